@@ -1,0 +1,203 @@
+"""``trainhooks`` commands: tune, train, plugins, and commands added by plugins.
+
+Errors are one line on stderr (``error: <file>: <field>: <problem>``) with exit code 2 for bad
+usage, config or data, 3 for a denied permission and 1 for anything else; ``--debug`` adds the
+traceback. Ctrl-C closes the run cleanly, prints what finished and exits 130.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._version import __version__
+from ..config import load_config
+from ..errors import TrainhooksError
+from ..runner import SearchInterrupted
+from ..session import Session
+from . import output
+
+EXIT_INTERRUPTED = 130
+CORE_COMMANDS = ("tune", "train", "plugins")
+
+_state = {"debug": False}
+
+
+def _plugin_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--no-plugin", "no_plugin", multiple=True, metavar="NAME", help="Block plugin NAME before it is imported."
+    )(func)
+    func = click.option(
+        "--strict-plugins", is_flag=True, help="Fail if any plugin cannot be loaded (default: report and skip)."
+    )(func)
+    return func
+
+
+class PluginCommandGroup(click.Group):
+    """A group that also offers the commands plugins return from ``trainhooks_cli_commands``."""
+
+    _plugin_commands: dict[str, click.Command] | None = None
+
+    def _from_plugins(self) -> dict[str, click.Command]:
+        if self._plugin_commands is None:
+            self._plugin_commands = {}
+            session = Session()
+            for answer in session.dispatcher.collect("trainhooks_cli_commands"):
+                for command in answer.value or ():
+                    if command.name and command.name not in self.commands:
+                        self._plugin_commands.setdefault(command.name, command)
+        return self._plugin_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._from_plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._from_plugins().get(cmd_name)
+
+
+@click.group(cls=PluginCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trainhooks")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+def cli(debug: bool) -> None:
+    """Train and tune scikit-learn models; everything else is a plugin."""
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@_plugin_options
+def plugins_command(as_json: bool, no_plugin: Sequence[str], strict_plugins: bool) -> None:
+    """List plugins: where each comes from, the hooks it implements, and its status."""
+    session = Session(disable=no_plugin, strict_plugins=strict_plugins)
+    if as_json:
+        output.print_json([info.to_dict() for info in session.plugin_report])
+    else:
+        output.print_plugins(session.plugin_report)
+
+
+def _run_command(kind: str) -> click.Command:
+    @click.argument("config", type=click.Path(path_type=Path))
+    @click.option("--json", "as_json", is_flag=True, help="Print {run_id, summary, trials} as JSON.")
+    @click.option("--n-trials", type=click.IntRange(min=1), help="Override search.n_trials.")
+    @click.option("--seed", type=int, help="Override search.random_state.")
+    @click.option("--tracking-uri", help="Override experiment.tracking_uri.")
+    @click.option(
+        "--set",
+        "assignments",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override any config key, e.g. --set plugins.metrics.port=9100 (VALUE is read as TOML).",
+    )
+    @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+    @_plugin_options
+    def command(
+        config: Path,
+        as_json: bool,
+        n_trials: int | None,
+        seed: int | None,
+        tracking_uri: str | None,
+        assignments: Sequence[str],
+        quiet: bool,
+        no_plugin: Sequence[str],
+        strict_plugins: bool,
+    ) -> None:
+        overrides = parse_assignments(assignments)
+        if n_trials is not None:
+            overrides["search.n_trials"] = n_trials
+        if seed is not None:
+            overrides["search.random_state"] = seed
+        if tracking_uri is not None:
+            overrides["experiment.tracking_uri"] = tracking_uri
+        run_config = load_config(config, overrides)
+        blocked = [*run_config.plugins.disable, *no_plugin, *(["progress"] if quiet else [])]
+        session = Session(
+            disable=blocked,
+            strict_plugins=strict_plugins,
+            on_error=run_config.plugins.on_error,
+            max_failures=run_config.plugins.max_failures,
+        )
+        try:
+            result = session.run_config(run_config, kind)
+        except SearchInterrupted as interrupted:
+            _report(interrupted.result, as_json)
+            output.stderr.print("interrupted: the run was closed; the summary above covers the finished trials")
+            sys.exit(EXIT_INTERRUPTED)
+        _report(result, as_json)
+
+    command.__doc__ = (
+        "Search hyperparameters as CONFIG describes; print the summary."
+        if kind == "tune"
+        else "Cross-validate and fit the model CONFIG describes (no search); print the summary."
+    )
+    return cli.command(kind)(command)
+
+
+def _report(result: Any, as_json: bool) -> None:
+    if as_json:
+        output.print_json(result.to_json_dict())
+    else:
+        output.print_summary(
+            result.summary, result.run_id, title="Tune summary" if result.kind == "tune" else "Train summary"
+        )
+
+
+def parse_assignments(assignments: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs with TOML values (bare words are strings)."""
+    from ..config import tomllib
+
+    overrides: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        overrides[key.strip()] = value
+    return overrides
+
+
+tune_command = _run_command("tune")
+train_command = _run_command("train")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: runs the CLI and turns errors into one line and an exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="trainhooks", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        output.stderr.print("aborted")
+        sys.exit(EXIT_INTERRUPTED)
+    except TrainhooksError as exc:
+        _fail(exc, exc.exit_code)
+    except KeyboardInterrupt:
+        output.stderr.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        _fail(exc, 1, prefix=f"{type(exc).__name__}: ")
+    sys.exit(0)
+
+
+def _fail(exc: BaseException, code: int, prefix: str = "") -> None:
+    if _state["debug"]:
+        import traceback
+
+        traceback.print_exception(exc)
+    for line in (str(exc) or type(exc).__name__).splitlines() or [""]:
+        print(f"error: {prefix}{line}", file=sys.stderr)
+    sys.exit(code)
+
+
+__all__ = ["cli", "main", "parse_assignments"]

@@ -1,0 +1,36 @@
+"""Errors a user can act on. Each carries the CLI exit code and a one-line message."""
+
+from __future__ import annotations
+
+
+class TrainhooksError(Exception):
+    """Base class: a one-line, user-facing error with an exit code (DESIGN section 5)."""
+
+    exit_code = 1
+
+
+class ConfigError(TrainhooksError):
+    """The configuration (file, keyword arguments or plugin table) is invalid. Exit 2."""
+
+    exit_code = 2
+
+
+class DataError(TrainhooksError):
+    """The data cannot be trained on (missing file or column, NaN, one class...). Exit 2."""
+
+    exit_code = 2
+
+
+class PermissionDenied(TrainhooksError):
+    """A ``trainhooks_check_permission`` answer refused the action. Exit 3."""
+
+    exit_code = 3
+
+
+class PluginLoadError(TrainhooksError):
+    """A plugin could not be loaded and ``strict_plugins`` is on. Exit 1."""
+
+    exit_code = 1
+
+
+__all__ = ["ConfigError", "DataError", "PermissionDenied", "PluginLoadError", "TrainhooksError"]

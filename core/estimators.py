@@ -1,0 +1,64 @@
+"""Resolve estimator names safely and decide how an estimator trains epoch by epoch."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.base import BaseEstimator, clone
+
+from .errors import ConfigError
+
+
+def resolve_estimator(dotted: str, registered: Mapping[str, type] | None = None) -> type:
+    """The estimator class named ``dotted``: a scikit-learn ``BaseEstimator`` or a registered one.
+
+    Only ``sklearn.*`` modules are imported, so a config file cannot import arbitrary code; other
+    classes must come from a plugin's ``trainhooks_register_estimators``.
+    """
+    registered = registered or {}
+    if dotted in registered:
+        return registered[dotted]
+    module_name, _, class_name = dotted.rpartition(".")
+    if not module_name or not (module_name == "sklearn" or module_name.startswith("sklearn.")):
+        raise ConfigError(
+            f"model.estimator: {dotted!r} is not a scikit-learn estimator "
+            "(only sklearn.* classes, or ones a plugin registers, may be named in a config)"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ConfigError(f"model.estimator: no module {module_name!r}") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+        raise ConfigError(f"model.estimator: {dotted!r} is not a scikit-learn estimator class")
+    return cls
+
+
+def build_estimator(estimator: Any, params: Mapping[str, Any]) -> BaseEstimator:
+    """A fresh estimator with ``params`` set: clones an instance, instantiates a class."""
+    est = estimator() if isinstance(estimator, type) else clone(estimator)
+    try:
+        return est.set_params(**params)
+    except ValueError as exc:
+        raise ConfigError(f"model.params: {exc}") from None
+
+
+ITERATION_PARAMS = ("n_estimators", "max_iter")
+"""Parameters that ``warm_start`` estimators grow epoch by epoch, in order of preference."""
+
+
+def epoch_mode(est: BaseEstimator) -> tuple[str, str | None]:
+    """How ``est`` trains per epoch: ("partial_fit", None), ("warm_start", param) or ("fit", None)."""
+    if hasattr(est, "partial_fit"):
+        return "partial_fit", None
+    params = est.get_params(deep=False)
+    if "warm_start" in params:
+        for name in ITERATION_PARAMS:
+            if isinstance(params.get(name), int):
+                return "warm_start", name
+    return "fit", None
+
+
+__all__ = ["ITERATION_PARAMS", "build_estimator", "epoch_mode", "resolve_estimator"]

@@ -1,0 +1,61 @@
+"""Where trials run. Every executor runs :func:`trainhooks.trial.run_trial` unchanged.
+
+An executor accepts trial tasks with :meth:`Executor.submit` and hands back finished results
+with :meth:`Executor.next_result`; while it waits, it passes each epoch report to the driver's
+``on_epoch`` callback (always in the driver's thread) and relays the stop decision it returns
+to the running trial. Plugins therefore only ever run in the driver.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from trainhooks.hooks import StopDecision
+
+from ..errors import ConfigError
+from ..trial import TrialResult, TrialTask
+from .sequential import SequentialExecutor
+
+EpochHandler = Callable[[int, int, dict[str, Any]], "StopDecision | None"]
+"""``on_epoch(trial_id, epoch, metrics) -> StopDecision | None``, called in the driver."""
+
+
+class Executor(Protocol):
+    """Runs trial tasks and reports their epochs and results to the driver."""
+
+    slots: int
+    """How many trials may be in flight at once."""
+
+    def submit(self, task: TrialTask) -> None:
+        """Start (or queue) a trial."""
+
+    def next_result(self, on_epoch: EpochHandler) -> TrialResult:
+        """Block until some submitted trial finishes; call ``on_epoch`` for reports meanwhile."""
+
+    def close(self) -> None:
+        """Stop workers and release resources; running trials are abandoned."""
+
+
+def default_blas_threads(n_jobs: int) -> int:
+    """Native threads per trial so that ``n_jobs`` concurrent trials share the cores evenly."""
+    return max(1, (os.cpu_count() or 1) // max(1, n_jobs))
+
+
+def make_executor(name: str, *, n_jobs: int = 1, dask_address: str | None = None) -> Executor:
+    """The executor called ``name`` ("sequential", "process" or "dask")."""
+    if name == "sequential":
+        return SequentialExecutor()
+    if name == "process":
+        from .process import ProcessExecutor
+
+        return ProcessExecutor(n_jobs)
+    if name == "dask":
+        from .dask import DaskExecutor
+
+        return DaskExecutor(n_jobs, address=dask_address)
+    raise ConfigError(f"search.executor: unknown executor {name!r} (sequential, process or dask)")
+
+
+__all__ = ["EpochHandler", "Executor", "SequentialExecutor", "default_blas_threads", "make_executor"]

@@ -1,0 +1,178 @@
+"""Find, block, load and validate plugins into a pluggy ``PluginManager``.
+
+Built-in plugins are named here by import path only (the core never imports them directly);
+third-party plugins come from the ``trainhooks`` entry-point group. A blocked plugin is never
+imported. A plugin that fails to import, to build, or to validate against the hook specs is
+reported by name and distribution and skipped, or is fatal with ``strict``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from trainhooks.hooks import PROJECT_NAME
+from trainhooks.hooks.specs import SPEC_MODULES
+
+from ._version import __version__
+from .errors import PluginLoadError
+
+log = logging.getLogger(__name__)
+
+AUTOLOAD_ENV = "TRAINHOOKS_DISABLE_PLUGIN_AUTOLOAD"
+"""Set to ``1`` to skip entry-point plugins (built-ins still load)."""
+
+ESSENTIAL_PLUGINS: dict[str, str] = {
+    "strategies": "trainhooks.strategies:BuiltinStrategies",
+}
+"""Plugins the core needs to work at all; they cannot be blocked."""
+
+BUILTIN_PLUGINS: dict[str, str] = {
+    "progress": "trainhooks.plugins.progress:ProgressPlugin",
+}
+"""Built-in plugins by name -> ``module:factory``; loaded like third-party ones, and blockable."""
+
+
+@dataclass
+class PluginInfo:
+    """What ``trainhooks plugins`` reports about one plugin."""
+
+    name: str
+    source: str  # "builtin", "entrypoint" or "explicit"
+    distribution: str | None
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    status: str = "active"  # "active", "blocked" or "failed"
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows every trainhooks hook spec and no plugin yet."""
+    manager = pluggy.PluginManager(PROJECT_NAME)
+    for module in SPEC_MODULES:
+        manager.add_hookspecs(module)
+    return manager
+
+
+def _import_factory(target: str) -> Callable[[], Any]:
+    module_name, _, attribute = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _hooks_of(manager: pluggy.PluginManager, plugin: object) -> list[str]:
+    return sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+
+
+def _validate_registration(manager: pluggy.PluginManager, plugin: object) -> None:
+    """Refuse hooks that have no spec (usually a misspelt hook name)."""
+    unknown = [c.name for c in manager.get_hookcallers(plugin) or [] if c.spec is None]
+    if unknown:
+        raise pluggy.PluginValidationError(plugin, f"unknown hook {unknown[0]!r} (no such hook spec; misspelt?)")
+
+
+class PluginLoader:
+    """Loads plugins into one manager and keeps a report of every one it saw."""
+
+    def __init__(
+        self,
+        manager: pluggy.PluginManager,
+        *,
+        blocked: Iterable[str] = (),
+        strict: bool = False,
+        autoload: bool | None = None,
+    ) -> None:
+        self.manager = manager
+        self.blocked = set(blocked)
+        self.strict = strict
+        self.autoload = os.environ.get(AUTOLOAD_ENV, "") not in ("1", "true", "yes") if autoload is None else autoload
+        self.report: list[PluginInfo] = []
+
+    def load_all(self, extra: Sequence[object] = ()) -> list[PluginInfo]:
+        """Load essential and built-in plugins, entry-point plugins, then ``extra`` instances."""
+        for name, target in ESSENTIAL_PLUGINS.items():
+            self._load(name, "builtin", "trainhooks", __version__, lambda t=target: _import_factory(t))
+        for name, target in BUILTIN_PLUGINS.items():
+            self._load(name, "builtin", "trainhooks", __version__, lambda t=target: _import_factory(t))
+        if self.autoload:
+            for ep in sorted(entry_points(group=PROJECT_NAME), key=lambda e: e.name):
+                self._load_entry_point(ep)
+        for plugin in extra:
+            name = getattr(plugin, "plugin_name", None) or type(plugin).__name__
+            self._load(name, "explicit", None, None, lambda p=plugin: lambda: p)
+        return self.report
+
+    def _load_entry_point(self, ep: EntryPoint) -> None:
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        dist_version = dist.version if dist is not None else None
+        self._load(ep.name, "entrypoint", dist_name, dist_version, ep.load)
+
+    def _load(
+        self,
+        name: str,
+        source: str,
+        distribution: str | None,
+        version: str | None,
+        resolve: Callable[[], Callable[[], Any]],
+    ) -> None:
+        info = PluginInfo(name=name, source=source, distribution=distribution, version=version)
+        self.report.append(info)
+        if name in self.blocked and name not in ESSENTIAL_PLUGINS:
+            info.status = "blocked"
+            return
+        if self.manager.has_plugin(name):
+            self._fail(info, f"a plugin named {name!r} is already registered")
+            return
+        try:
+            plugin = resolve()()  # import the factory, then build a fresh instance
+            self.manager.register(plugin, name=name)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # any import or validation problem: report, skip
+            self._fail(info, _describe(exc))
+            return
+        try:
+            _validate_registration(self.manager, plugin)
+        except pluggy.PluginValidationError as exc:
+            self.manager.unregister(plugin)
+            self._fail(info, _describe(exc))
+            return
+        info.hooks = _hooks_of(self.manager, plugin)
+
+    def _fail(self, info: PluginInfo, error: str) -> None:
+        info.status = "failed"
+        info.error = error
+        where = f" (distribution {info.distribution} {info.version})" if info.distribution else ""
+        message = f"plugin {info.name!r}{where} was not loaded: {error}"
+        if self.strict:
+            raise PluginLoadError(message)
+        log.warning(message)
+
+
+__all__ = [
+    "AUTOLOAD_ENV",
+    "BUILTIN_PLUGINS",
+    "ESSENTIAL_PLUGINS",
+    "PluginInfo",
+    "PluginLoader",
+    "new_plugin_manager",
+]

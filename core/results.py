@@ -1,0 +1,145 @@
+"""The trials table, the run summary (fixed keys, DESIGN section 6) and the result objects."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .trial import TrialResult
+
+SUMMARY_KEYS = (
+    "best_score",
+    "best_params",
+    "best_trial_id",
+    "test_score",
+    "median",
+    "std",
+    "min",
+    "max",
+    "n_trials",
+    "n_complete",
+    "n_pruned",
+    "n_failed",
+    "strategy",
+    "scoring",
+    "stop_reason",
+    "wall_time_s",
+    "fit_time_s",
+)
+"""The summary's keys, in display order; fixed by the public contract."""
+
+
+def trial_row(result: TrialResult) -> dict[str, Any]:
+    """One row of the trials table, shaped like a row of sklearn's ``cv_results_``."""
+    row: dict[str, Any] = {
+        "trial_id": result.trial_id,
+        "state": result.state,
+        "params": dict(result.params),
+        "mean_test_score": result.score,
+        "std_test_score": result.score_std,
+    }
+    for i, score in enumerate(result.fold_scores):
+        row[f"split{i}_test_score"] = score
+    row.update(
+        {
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "fit_time_s": result.fit_time_s,
+            "duration_s": result.duration_s,
+            "stop_reason": result.stop_reason,
+            "error": result.error,
+        }
+    )
+    return row
+
+
+def best_result(results: Sequence[TrialResult]) -> TrialResult | None:
+    """The complete trial with the highest score (the first one on a tie)."""
+    complete = [r for r in results if r.state == "complete" and r.score is not None]
+    return max(complete, key=lambda r: r.score) if complete else None  # type: ignore[arg-type,return-value]
+
+
+def summarize(
+    results: Sequence[TrialResult],
+    *,
+    strategy: str,
+    scoring: str | None,
+    stop_reason: str,
+    wall_time_s: float,
+    test_score: float | None,
+) -> dict[str, Any]:
+    """The run summary as a flat dict with exactly :data:`SUMMARY_KEYS`."""
+    scores = [r.score for r in results if r.state == "complete" and r.score is not None]
+    best = best_result(results)
+    summary = {
+        "best_score": best.score if best else None,
+        "best_params": dict(best.params) if best else None,
+        "best_trial_id": best.trial_id if best else None,
+        "test_score": test_score,
+        "median": statistics.median(scores) if scores else None,
+        "std": statistics.pstdev(scores) if scores else None,
+        "min": min(scores) if scores else None,
+        "max": max(scores) if scores else None,
+        "n_trials": len(results),
+        "n_complete": sum(r.state == "complete" for r in results),
+        "n_pruned": sum(r.state == "pruned" for r in results),
+        "n_failed": sum(r.state == "failed" for r in results),
+        "strategy": strategy,
+        "scoring": scoring,
+        "stop_reason": stop_reason,
+        "wall_time_s": wall_time_s,
+        "fit_time_s": sum(r.fit_time_s for r in results),
+    }
+    return {key: summary[key] for key in SUMMARY_KEYS}
+
+
+@dataclass
+class RunResult:
+    """What ``tune``/``train`` return: the best model and score, every trial, and the summary.
+
+    :ivar run_id: the trainhooks run id (the ``run_id`` of every event of the run).
+    :ivar best_params: parameters of the best complete trial (``None`` if none completed).
+    :ivar best_score: its mean cross-validation score.
+    :ivar best_estimator: the best parameters refit on the whole training split (or ``None``).
+    :ivar test_score: the refit model's score on the held-out split, if there is one.
+    :ivar trials: the trials table, one dict per trial (see :func:`trial_row`).
+    :ivar summary: the run summary (:data:`SUMMARY_KEYS`).
+    """
+
+    run_id: str
+    kind: str
+    best_params: dict[str, Any] | None
+    best_score: float | None
+    best_estimator: Any
+    test_score: float | None
+    trials: list[dict[str, Any]]
+    summary: dict[str, Any]
+    results: list[TrialResult] = field(default_factory=list, repr=False)
+
+    @property
+    def cv_results_(self) -> dict[str, list[Any]]:
+        """The trials table column by column, like sklearn's ``cv_results_``."""
+        columns: dict[str, list[Any]] = {}
+        for row in self.trials:
+            for key in row:
+                columns.setdefault(key, [])
+        for row in self.trials:
+            for key, values in columns.items():
+                values.append(row.get(key))
+        return columns
+
+    def to_frame(self) -> Any:
+        """The trials table as a pandas DataFrame (one column per parameter)."""
+        import pandas as pd
+
+        rows = [{**{f"param_{k}": v for k, v in row["params"].items()}, **row} for row in self.trials]
+        return pd.DataFrame(rows).drop(columns=["params"], errors="ignore")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """What ``tune --json`` prints: run id, summary and trials."""
+        return {"run_id": self.run_id, "summary": self.summary, "trials": self.trials}
+
+
+__all__ = ["SUMMARY_KEYS", "RunResult", "best_result", "summarize", "trial_row"]

@@ -1,0 +1,351 @@
+"""One tune or train run: permission, plugin setup, the search loop, refit and summary.
+
+The runner owns the order of events (DESIGN section 2): ``run-started`` first; per trial
+``trial-started``, its ``epoch-ended`` events, exactly one ``trial-ended``; ``run-ended`` or
+``run-failed`` last, exactly once, even on Ctrl-C or an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+
+from trainhooks.hooks import (
+    EpochEnded,
+    Event,
+    ModelFitted,
+    PermissionDecision,
+    PermissionRequest,
+    RunEnded,
+    RunFailed,
+    RunStarted,
+    SearchStopped,
+    StopDecision,
+    Strategy,
+    TrialEnded,
+    TrialStarted,
+    freeze,
+)
+
+from .data import Dataset
+from .dispatch import Dispatcher, EventStamper
+from .errors import ConfigError, PermissionDenied
+from .executors import Executor, default_blas_threads, make_executor
+from .results import RunResult, best_result, summarize, trial_row
+from .space import SearchSpace, to_plain
+from .strategies import FixedStrategy
+from .trial import TrialResult, TrialTask, fit_for_epochs
+
+INPUT_EXAMPLE_ROWS = 5
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run. The run was closed cleanly; ``result`` holds what finished."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
+
+
+@dataclass
+class RunSpec:
+    """Everything one run needs, whether it came from a config file or from Python."""
+
+    kind: str  # "tune" or "train"
+    estimator: Any  # an estimator instance (fixed params set) or class
+    dataset: Dataset
+    config: dict[str, Any]  # the plain run configuration plugins see
+    space: SearchSpace | None = None
+    strategy: str = "random"
+    n_trials: int = 10
+    cv: Any = 5
+    scoring: str | None = None
+    random_state: int | None = 0
+    max_epochs: int = 10
+    timeout_s: float | None = None
+    n_jobs: int = 1
+    executor: str = "sequential"
+    dask_address: str | None = None
+    blas_threads: int | None = None
+    experiment: str = "default"
+
+
+@dataclass
+class _RunContext:
+    """The :class:`trainhooks.hooks.RunContext` plugins get in ``trainhooks_configure``."""
+
+    run_id: str
+    kind: str
+    principal: str
+    experiment: str
+    dispatcher: Dispatcher
+    stamp: EventStamper
+    plugin_names: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def check_permission(self, action: str, resource: str) -> PermissionDecision:
+        request = PermissionRequest(
+            principal=self.principal,
+            action=action,
+            resource=resource,
+            context={"run_id": self.run_id, "plugins": self.plugin_names},
+        )
+        return self.dispatcher.check_permission(request)
+
+    def emit(self, event_type: type[Event], **fields: Any) -> Event:
+        event = self.stamp(event_type, **fields)
+        self.dispatcher.notify(event)
+        return event
+
+    def add_note(self, note: str) -> None:
+        self.notes.append(note)
+
+
+def require_permission(context: _RunContext, action: str, resource: str) -> None:
+    """Raise :class:`PermissionDenied` (one line: who, what, which rule) unless allowed."""
+    decision = context.check_permission(action, resource)
+    if not decision.allowed:
+        rule = f" (rule: {decision.rule})" if decision.rule else ""
+        raise PermissionDenied(
+            f"permission denied: {context.principal!r} may not {action} on {resource!r}: {decision.reason}{rule}"
+        )
+
+
+class Runner:
+    """Carries out one :class:`RunSpec` against a session's dispatcher."""
+
+    def __init__(self, dispatcher: Dispatcher, spec: RunSpec, *, principal: str, plugin_names: list[str]) -> None:
+        self.dispatcher = dispatcher
+        self.spec = spec
+        self.run_id = uuid.uuid4().hex
+        self.stamp = EventStamper(self.run_id)
+        self.context = _RunContext(
+            self.run_id, spec.kind, principal, spec.experiment, dispatcher, self.stamp, plugin_names
+        )
+        self.results: list[TrialResult] = []
+        self.stop_reason = "completed"
+        self._started = 0.0
+        self._workdir: Path | None = None
+
+    # -- preparing ---------------------------------------------------------------------------
+
+    def _strategy(self) -> Strategy:
+        spec = self.spec
+        if spec.space is None:
+            return FixedStrategy()
+        factories: dict[str, Any] = {}
+        for answer in reversed(self.dispatcher.collect("trainhooks_register_strategies")):
+            factories.update(answer.value)  # later (higher-priority) plugins win on a clash
+        factory = factories.get(spec.strategy)
+        if factory is None:
+            raise ConfigError(
+                f"search.strategy: unknown strategy {spec.strategy!r} (available: {', '.join(sorted(factories))})"
+            )
+        return factory(spec.space, random_state=spec.random_state, n_trials=spec.n_trials)
+
+    def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        data = self.spec.dataset
+        estimator = self.spec.estimator() if isinstance(self.spec.estimator, type) else self.spec.estimator
+        splitter = check_cv(self.spec.cv, data.y_train, classifier=is_classifier(estimator))
+        try:
+            return list(splitter.split(data.X_train, data.y_train))
+        except ValueError as exc:
+            from .errors import DataError
+
+            raise DataError(f"search.cv: cannot split the training data into folds: {exc}") from None
+
+    def prepare(self) -> tuple[Strategy, list[tuple[np.ndarray, np.ndarray]]]:
+        """Everything that can refuse the run, before anything is written."""
+        strategy = self._strategy()
+        folds = self._folds()
+        self.dispatcher.collect("trainhooks_configure", config=freeze(self.spec.config), run=self.context)
+        require_permission(self.context, f"run.{self.spec.kind}", self.spec.experiment)
+        return strategy, folds
+
+    # -- running -----------------------------------------------------------------------------
+
+    def emit(self, event_type: type[Event], **fields: Any) -> Event:
+        return self.context.emit(event_type, **fields)
+
+    def run(self) -> RunResult:
+        """Run to the end; returns the result or raises (after ``run-failed`` was sent)."""
+        strategy, folds = self.prepare()
+        self.dispatcher.bind(self.stamp)
+        self._started = time.perf_counter()
+        finished = False
+        try:
+            self.emit(RunStarted, kind=self.spec.kind, config=self.spec.config)
+            try:
+                self._search(strategy, folds)
+            except KeyboardInterrupt:
+                self.stop_reason = "interrupted"
+                self.emit(SearchStopped, reason="interrupted", by="core")
+                result = self._finish(refit=False)
+                finished = True
+                raise SearchInterrupted(result) from None
+            result = self._finish(refit=True)
+            finished = True
+            return result
+        except BaseException as exc:
+            if not finished:
+                self.emit(RunFailed, error=str(exc) or type(exc).__name__, error_type=type(exc).__name__)
+            raise
+        finally:
+            self.dispatcher.bind(None)
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _on_epoch(self, trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:
+        event = self.emit(EpochEnded, trial_id=trial_id, epoch=epoch, metrics=metrics)
+        answer = self.dispatcher.should_stop_trial(event)
+        return answer.value if answer is not None else None
+
+    def _search(self, strategy: Strategy, folds: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        spec = self.spec
+        executor: Executor = make_executor(spec.executor, n_jobs=spec.n_jobs, dask_address=spec.dask_address)
+        blas = spec.blas_threads or default_blas_threads(executor.slots)
+        deadline = self._started + spec.timeout_s if spec.timeout_s else math.inf
+        in_flight: dict[int, dict[str, Any]] = {}
+        stopping = exhausted = False
+        next_id = 0
+        try:
+            while True:
+                while not (stopping or exhausted) and len(in_flight) < executor.slots and next_id < spec.n_trials:
+                    params = strategy.ask()
+                    if params is None:
+                        exhausted = True
+                        break
+                    self.emit(TrialStarted, trial_id=next_id, params=params)
+                    in_flight[next_id] = params
+                    executor.submit(
+                        TrialTask(
+                            trial_id=next_id,
+                            estimator=spec.estimator,
+                            params=params,
+                            X=spec.dataset.X_train,
+                            y=spec.dataset.y_train,
+                            folds=folds,
+                            scoring=spec.scoring,
+                            max_epochs=spec.max_epochs,
+                            blas_threads=blas,
+                        )
+                    )
+                    next_id += 1
+                if not in_flight:
+                    break
+                try:
+                    result = executor.next_result(self._on_epoch)
+                except KeyboardInterrupt:
+                    for trial_id in sorted(in_flight):
+                        self._trial_ended(TrialResult(trial_id, in_flight[trial_id], "failed", error="interrupted"))
+                    raise
+                in_flight.pop(result.trial_id, None)
+                stop = self._trial_ended(result)
+                strategy.tell(result.params, result.score if result.state == "complete" else None)
+                if not stopping and stop is not None:
+                    stopping = True
+                    self.stop_reason = stop.value.reason
+                    self.emit(SearchStopped, reason=stop.value.reason, by=stop.plugin)
+                elif not stopping and time.perf_counter() >= deadline:
+                    stopping = True
+                    self.stop_reason = "timeout"
+                    self.emit(SearchStopped, reason="timeout", by="core")
+        finally:
+            executor.close()
+        if not stopping:
+            self.stop_reason = "exhausted" if exhausted and next_id < spec.n_trials else "n_trials"
+
+    def _trial_ended(self, result: TrialResult) -> Any:
+        self.results.append(result)
+        event = self.emit(
+            TrialEnded,
+            trial_id=result.trial_id,
+            params=result.params,
+            state=result.state,
+            score=result.score,
+            score_std=result.score_std,
+            fold_scores=result.fold_scores,
+            epochs=result.epochs,
+            duration_s=result.duration_s,
+            error=result.error,
+            stop_reason=result.stop_reason,
+        )
+        return self.dispatcher.should_stop_search(event)
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def _refit(self, best: TrialResult) -> tuple[Any, float | None]:
+        spec, data = self.spec, self.spec.dataset
+        model = fit_for_epochs(
+            spec.estimator, best.params, data.X_train, data.y_train, best.best_epoch, spec.max_epochs
+        )
+        test_score = None
+        if data.has_test:
+            scorer = check_scoring(model, scoring=spec.scoring)
+            test_score = float(scorer(model, data.X_test, data.y_test))
+        self._workdir = Path(tempfile.mkdtemp(prefix="trainhooks-"))
+        model_path = self._workdir / "model.pkl"
+        with model_path.open("wb") as fh:
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        sample = data.X_test if data.has_test else data.X_train
+        example = sample.iloc[:INPUT_EXAMPLE_ROWS] if hasattr(sample, "iloc") else sample[:INPUT_EXAMPLE_ROWS]
+        names = [str(c) for c in sample.columns] if hasattr(sample, "columns") else None
+        self.emit(
+            ModelFitted,
+            trial_id=best.trial_id,
+            params=best.params,
+            epochs=best.best_epoch,
+            model_path=str(model_path),
+            test_score=test_score,
+            input_example=to_plain(np.asarray(example).tolist()),
+            feature_names=names,
+        )
+        return model, test_score
+
+    def _finish(self, *, refit: bool) -> RunResult:
+        self.results.sort(key=lambda r: r.trial_id)
+        best = best_result(self.results)
+        model, test_score = self._refit(best) if (refit and best is not None) else (None, None)
+        summary = summarize(
+            self.results,
+            strategy=self.spec.strategy,
+            scoring=self.spec.scoring,
+            stop_reason=self.stop_reason,
+            wall_time_s=time.perf_counter() - self._started,
+            test_score=test_score,
+        )
+        if self.context.notes:
+            summary["notes"] = list(self.context.notes)
+        self.emit(RunEnded, summary=summary)
+        return RunResult(
+            run_id=self.run_id,
+            kind=self.spec.kind,
+            best_params=summary["best_params"],
+            best_score=summary["best_score"],
+            best_estimator=model,
+            test_score=test_score,
+            trials=[trial_row(r) for r in self.results],
+            summary=summary,
+            results=list(self.results),
+        )
+
+
+def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy of a configuration mapping (numpy values made plain)."""
+    return to_plain(dict(config))
+
+
+__all__ = ["RunSpec", "Runner", "SearchInterrupted", "plain_config", "require_permission"]

@@ -1,0 +1,122 @@
+"""The built-in search strategies (grid, random, bayes), offered through the strategy hook.
+
+They are registered by :class:`BuiltinStrategies`, an essential plugin, exactly the way a
+third-party plugin adds its own strategy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+from trainhooks.hooks import StrategyFactory, hookimpl
+
+from .space import SearchSpace, plain_params
+
+
+class GridStrategy:
+    """Every combination of the listed values, in sklearn's ``ParameterGrid`` order."""
+
+    def __init__(self, space: SearchSpace, *, random_state: int | None = None, n_trials: int | None = None) -> None:
+        self._points: Iterator[dict[str, Any]] = iter(ParameterGrid(space.grid()))
+
+    def ask(self) -> dict[str, Any] | None:
+        point = next(self._points, None)
+        return None if point is None else plain_params(point)
+
+    def tell(self, params: Mapping[str, Any], score: float | None) -> None:
+        """Grid search does not learn from results."""
+
+
+class RandomStrategy:
+    """Seeded independent draws from the space's distributions (sklearn ``ParameterSampler``)."""
+
+    def __init__(self, space: SearchSpace, *, random_state: int | None = None, n_trials: int | None = None) -> None:
+        n_iter = n_trials if n_trials is not None else 1000
+        self._points = iter(ParameterSampler(space.distributions(), n_iter=n_iter, random_state=random_state))
+
+    def ask(self) -> dict[str, Any] | None:
+        point = next(self._points, None)
+        return None if point is None else plain_params(point)
+
+    def tell(self, params: Mapping[str, Any], score: float | None) -> None:
+        """Random search does not learn from results."""
+
+
+class BayesStrategy:
+    """Gaussian-process Bayesian optimisation with scikit-optimize's ``Optimizer``.
+
+    Scores are maximised (sklearn's convention) by telling skopt their negation. A failed or
+    pruned trial (``score=None``) is told the worst score seen so far, so the optimizer learns the
+    region is poor without ever seeing NaN; before any score exists it is not told at all.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        random_state: int | None = None,
+        n_trials: int | None = None,
+        n_initial_points: int | None = None,
+    ) -> None:
+        from skopt import Optimizer
+
+        dims = space.skopt_dimensions()
+        self._names = space.names
+        if n_initial_points is None:
+            n_initial_points = max(2, min(10, (n_trials or 30) // 3))
+        self._optimizer = Optimizer(
+            dims,
+            base_estimator="GP",
+            n_initial_points=n_initial_points,
+            acq_func="gp_hedge",
+            random_state=random_state,
+        )
+        self._worst: float | None = None
+
+    def ask(self) -> dict[str, Any]:
+        return plain_params(dict(zip(self._names, self._optimizer.ask(), strict=True)))
+
+    def ask_many(self, n: int) -> list[dict[str, Any]]:
+        """``n`` points at once (constant-liar), for executors that keep several trials in flight."""
+        points = self._optimizer.ask(n_points=n, strategy="cl_min")
+        return [plain_params(dict(zip(self._names, p, strict=True))) for p in points]
+
+    def tell(self, params: Mapping[str, Any], score: float | None) -> None:
+        if score is not None and math.isfinite(score):
+            self._worst = score if self._worst is None else min(self._worst, score)
+        elif self._worst is not None:
+            score = self._worst
+        else:
+            return
+        self._optimizer.tell([params[name] for name in self._names], -float(score))
+
+
+class FixedStrategy:
+    """A single trial with the estimator's own parameters (what ``train`` runs)."""
+
+    def __init__(self) -> None:
+        self._asked = False
+
+    def ask(self) -> dict[str, Any] | None:
+        if self._asked:
+            return None
+        self._asked = True
+        return {}
+
+    def tell(self, params: Mapping[str, Any], score: float | None) -> None:
+        """Nothing to learn from a single trial."""
+
+
+class BuiltinStrategies:
+    """Essential plugin offering ``grid``, ``random`` and ``bayes``."""
+
+    @hookimpl(trylast=True)
+    def trainhooks_register_strategies(self) -> dict[str, StrategyFactory]:
+        return {"grid": GridStrategy, "random": RandomStrategy, "bayes": BayesStrategy}
+
+
+__all__ = ["BayesStrategy", "BuiltinStrategies", "FixedStrategy", "GridStrategy", "RandomStrategy"]

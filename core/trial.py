@@ -1,0 +1,188 @@
+"""One trial as a pure function of (estimator spec, params, data, folds).
+
+:func:`run_trial` never touches plugins: it reports each epoch through an
+:class:`EpochChannel` and obeys the stop decision it gets back, so the same function runs in this
+process, in a process pool or on a Dask worker. Cross-validation folds train in lockstep: every
+fold finishes epoch *e* before any starts *e + 1*, so each report carries the mean, spread and
+per-fold validation scores of that epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from threadpoolctl import threadpool_limits
+
+from trainhooks.hooks import StopDecision
+
+from .estimators import build_estimator, epoch_mode
+
+Fold = tuple[np.ndarray, np.ndarray]
+
+
+class EpochChannel(Protocol):
+    """Where a running trial sends its epoch reports and hears about stop decisions."""
+
+    def report(self, trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:
+        """Report one finished epoch; a returned decision stops the trial now."""
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Everything a trial needs; picklable, so it can travel to another process."""
+
+    trial_id: int
+    estimator: Any  # an estimator class or an unfitted instance (cloned, never mutated)
+    params: dict[str, Any]
+    X: Any
+    y: Any
+    folds: Sequence[Fold]
+    scoring: Any = None
+    max_epochs: int = 1
+    blas_threads: int | None = None
+
+
+@dataclass
+class TrialResult:
+    """What a trial produced; the driver turns it into a ``trial-ended`` event and a table row."""
+
+    trial_id: int
+    params: dict[str, Any]
+    state: str  # "complete", "pruned" or "failed"
+    score: float | None = None
+    score_std: float | None = None
+    fold_scores: list[float] = field(default_factory=list)
+    epochs: int = 0  # epochs trained
+    best_epoch: int = 0  # the epoch whose scores are reported (== epochs unless restore_best)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    fit_time_s: float = 0.0
+    duration_s: float = 0.0
+    error: str | None = None
+    stop_reason: str | None = None
+    worker: str | None = None
+
+
+def _rows(data: Any, index: np.ndarray) -> Any:
+    return data.iloc[index] if hasattr(data, "iloc") else data[index]
+
+
+class EpochTrainer:
+    """Advances one estimator by one epoch, the way its API allows (DESIGN section 6)."""
+
+    def __init__(self, est: BaseEstimator, max_epochs: int, classes: np.ndarray | None) -> None:
+        self.est = est
+        self.mode, self.param = epoch_mode(est)
+        self.classes = classes
+        if self.mode == "fit":
+            self.n_epochs = 1
+        elif self.mode == "partial_fit":
+            self.n_epochs = max_epochs
+        else:
+            self.total = int(est.get_params()[self.param])
+            self.n_epochs = max(1, min(max_epochs, self.total))
+            # boosting and forests add to what they have; solvers like LogisticRegression restart
+            # the count on each call from the previous solution
+            self.cumulative = self.param == "n_estimators" or "GradientBoosting" in type(est).__name__
+            est.set_params(warm_start=True)
+
+    def step(self, epoch: int, X: Any, y: Any) -> None:
+        if self.mode == "partial_fit":
+            if self.classes is not None:
+                self.est.partial_fit(X, y, classes=self.classes)
+            else:
+                self.est.partial_fit(X, y)
+        elif self.mode == "warm_start":
+            done = math.ceil(self.total * epoch / self.n_epochs)
+            before = math.ceil(self.total * (epoch - 1) / self.n_epochs)
+            self.est.set_params(**{self.param: done if self.cumulative else max(1, done - before)})
+            self.est.fit(X, y)
+        else:
+            self.est.fit(X, y)
+
+
+def _classes_for(est: BaseEstimator, y: Any) -> np.ndarray | None:
+    return np.unique(np.asarray(y)) if is_classifier(est) and hasattr(est, "partial_fit") else None
+
+
+def run_trial(task: TrialTask, channel: EpochChannel) -> TrialResult:
+    """Train and score one parameter set over all folds, epoch by epoch, in lockstep."""
+    started = time.perf_counter()
+    result = TrialResult(trial_id=task.trial_id, params=dict(task.params), state="complete")
+    limits = threadpool_limits(limits=task.blas_threads) if task.blas_threads else nullcontext()
+    try:
+        with limits, warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            _train_folds(task, channel, result)
+    except Exception as exc:
+        result.state = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+    if result.state == "failed":
+        result.score = result.score_std = None
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) -> None:
+    splits = [(_rows(task.X, tr), _rows(task.y, tr), _rows(task.X, va), _rows(task.y, va)) for tr, va in task.folds]
+    estimators = [build_estimator(task.estimator, task.params) for _ in splits]
+    scorer = check_scoring(estimators[0], scoring=task.scoring)
+    classes = _classes_for(estimators[0], task.y)
+    trainers = [EpochTrainer(est, task.max_epochs, classes) for est in estimators]
+    for epoch in range(1, trainers[0].n_epochs + 1):
+        tick = time.perf_counter()
+        for trainer, (X_tr, y_tr, _, _) in zip(trainers, splits, strict=True):
+            trainer.step(epoch, X_tr, y_tr)
+        result.fit_time_s += time.perf_counter() - tick
+        fold_scores = [float(scorer(t.est, X_va, y_va)) for t, (_, _, X_va, y_va) in zip(trainers, splits, strict=True)]
+        result.epochs = epoch
+        if not all(math.isfinite(s) for s in fold_scores):
+            result.state = "failed"
+            result.error = f"score is not finite at epoch {epoch}: {fold_scores}"
+            return
+        metrics = {
+            "score": float(np.mean(fold_scores)),
+            "score_std": float(np.std(fold_scores)),
+            "fold_scores": fold_scores,
+        }
+        result.history.append(metrics)
+        _use_epoch(result, epoch)
+        decision = channel.report(task.trial_id, epoch, metrics)
+        if decision is not None:
+            result.stop_reason = decision.reason
+            result.state = "pruned" if decision.prune else "complete"
+            if decision.use_epoch is not None and 1 <= decision.use_epoch <= epoch:
+                _use_epoch(result, decision.use_epoch)
+            return
+
+
+def _use_epoch(result: TrialResult, epoch: int) -> None:
+    metrics = result.history[epoch - 1]
+    result.best_epoch = epoch
+    result.score, result.score_std = metrics["score"], metrics["score_std"]
+    result.fold_scores = list(metrics["fold_scores"])
+
+
+def fit_for_epochs(
+    estimator: Any, params: dict[str, Any], X: Any, y: Any, epochs: int, max_epochs: int
+) -> BaseEstimator:
+    """Fit a fresh estimator on all of ``X, y`` for ``epochs`` epochs (the refit of the best trial)."""
+    est = build_estimator(estimator, params)
+    trainer = EpochTrainer(est, max_epochs, _classes_for(est, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for epoch in range(1, min(max(1, epochs), trainer.n_epochs) + 1):
+            trainer.step(epoch, X, y)
+    return est
+
+
+__all__ = ["EpochChannel", "EpochTrainer", "TrialResult", "TrialTask", "fit_for_epochs", "run_trial"]

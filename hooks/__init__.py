@@ -1,0 +1,55 @@
+"""The whole plugin contract of trainhooks: markers, hook specs, events, decisions and signals.
+
+This package imports nothing from the core or the built-in plugins, so a plugin can depend on
+it alone.
+"""
+
+from . import signals, specs
+from .context import RunContext
+from .decisions import PermissionDecision, PermissionRequest, StopDecision
+from .events import (
+    EVENT_TYPES,
+    EpochEnded,
+    Event,
+    ModelFitted,
+    ModelRegistered,
+    PluginFailed,
+    RunEnded,
+    RunFailed,
+    RunStarted,
+    SearchStopped,
+    TrialEnded,
+    TrialStarted,
+)
+from .frozen import FrozenDict, freeze, thaw
+from .markers import PROJECT_NAME, hookimpl, hookspec
+from .strategy import Strategy, StrategyFactory
+
+__all__ = [
+    "EVENT_TYPES",
+    "PROJECT_NAME",
+    "EpochEnded",
+    "Event",
+    "FrozenDict",
+    "ModelFitted",
+    "ModelRegistered",
+    "PermissionDecision",
+    "PermissionRequest",
+    "PluginFailed",
+    "RunContext",
+    "RunEnded",
+    "RunFailed",
+    "RunStarted",
+    "SearchStopped",
+    "StopDecision",
+    "Strategy",
+    "StrategyFactory",
+    "TrialEnded",
+    "TrialStarted",
+    "freeze",
+    "hookimpl",
+    "hookspec",
+    "signals",
+    "specs",
+    "thaw",
+]

@@ -1,0 +1,34 @@
+"""What a plugin may do during a run besides answering hooks: the :class:`RunContext`."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from .decisions import PermissionDecision
+from .events import Event
+
+
+class RunContext(Protocol):
+    """Handed to ``trainhooks_configure`` (as ``run``) before each run.
+
+    It lets a plugin act on the run's behalf without holding live core objects: ask permission
+    for the run's principal (a plugin cannot choose who it acts as), emit a new event (the core
+    stamps ``run_id``, ``timestamp`` and ``seq``), and leave a note in the run summary.
+    """
+
+    run_id: str
+    kind: str
+    principal: str
+    experiment: str
+
+    def check_permission(self, action: str, resource: str) -> PermissionDecision:
+        """Ask every permission plugin whether the run's principal may do ``action`` on ``resource``."""
+
+    def emit(self, event_type: type[Event], **fields: Any) -> Event:
+        """Create an event of ``event_type`` for this run and deliver it to plugins and signals."""
+
+    def add_note(self, note: str) -> None:
+        """Add a line to the summary's ``notes`` (e.g. what could not be logged)."""
+
+
+__all__ = ["RunContext"]

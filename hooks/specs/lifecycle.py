@@ -1,0 +1,137 @@
+"""Notification hooks: called once per lifecycle event, in the driver process.
+
+Return values are ignored. Each plugin is called on its own: one that raises never stops the
+others from receiving the same event; what happens to it follows ``[plugins] on_error``.
+"""
+
+from __future__ import annotations
+
+from ..events import (
+    EpochEnded,
+    ModelFitted,
+    ModelRegistered,
+    PluginFailed,
+    RunEnded,
+    RunFailed,
+    RunStarted,
+    SearchStopped,
+    TrialEnded,
+    TrialStarted,
+)
+from ..markers import hookspec
+
+# -------------------------------------------------------------------------
+# run
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def trainhooks_on_run_start(event: RunStarted) -> None:
+    """A tune or train run has started, after permission was granted and before any trial.
+
+    :param event: the ``run-started`` event: ``kind`` ("tune" or "train") and ``config``.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_run_end(event: RunEnded) -> None:
+    """The run finished normally (including a search stopped early); always the last event.
+
+    :param event: the ``run-ended`` event, whose ``summary`` has the fixed summary keys.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_run_error(event: RunFailed) -> None:
+    """The run ended with an error or Ctrl-C; always the last event. Close what you opened.
+
+    :param event: the ``run-failed`` event with ``error`` and ``error_type``.
+
+    The return value is ignored.
+    """
+
+
+# -------------------------------------------------------------------------
+# trials
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def trainhooks_on_trial_start(event: TrialStarted) -> None:
+    """A trial is about to train, in whichever process or worker runs it.
+
+    :param event: the ``trial-started`` event with ``trial_id`` and ``params``.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_epoch_end(event: EpochEnded) -> None:
+    """All cross-validation folds of a trial finished one epoch.
+
+    :param event: the ``epoch-ended`` event; ``metrics`` has ``score`` (mean validation score over
+        folds), ``score_std`` and ``fold_scores``.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_trial_end(event: TrialEnded) -> None:
+    """A trial is over (complete, pruned or failed); exactly once per trial.
+
+    :param event: the ``trial-ended`` event with the final score, state, epochs and error.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_search_stopped(event: SearchStopped) -> None:
+    """The search is ending before its trial budget (a plugin, the timeout or Ctrl-C stopped it).
+
+    :param event: the ``search-stopped`` event with ``reason`` and ``by``.
+
+    The return value is ignored.
+    """
+
+
+# -------------------------------------------------------------------------
+# models and plugins
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def trainhooks_on_model_fitted(event: ModelFitted) -> None:
+    """The best parameters were refit on the training split (after the search, before ``run-ended``).
+
+    :param event: the ``model-fitted`` event; ``model_path`` is a pickle of the refit model that
+        stays readable until the run's last event, ``test_score`` its held-out score (or ``None``).
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_model_registered(event: ModelRegistered) -> None:
+    """A model version was registered, and possibly given an alias.
+
+    :param event: the ``model-registered`` event.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_plugin_error(event: PluginFailed) -> None:
+    """Another plugin raised in a hook; sent to every plugin except the one that failed.
+
+    :param event: the ``plugin-failed`` event naming the plugin, the hook and the error.
+
+    The return value is ignored.
+    """

@@ -1,0 +1,57 @@
+"""Setup and extension hooks: configuration, strategies, estimators and CLI commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..context import RunContext
+from ..markers import hookspec
+from ..strategy import StrategyFactory
+
+
+@hookspec
+def trainhooks_configure(config: Mapping[str, Any], run: RunContext) -> None:
+    """Called before every run, before the permission check and ``run-started``.
+
+    A plugin reads its own table, ``config["plugins"].get("<plugin name>", {})``, resets per-run
+    state and keeps ``run`` if it needs to ask permission or emit events later. It must not write
+    anything yet (the run may still be refused). Raise :class:`trainhooks.ConfigError` naming the
+    bad key (``plugins.<name>.<key>: ...``) to refuse the run with exit code 2; any other
+    exception also stops the run before it starts (exit 1).
+
+    :param config: the whole validated run configuration, as a read-only plain mapping.
+    :param run: the :class:`~trainhooks.hooks.RunContext` of the run about to start.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_register_strategies() -> dict[str, StrategyFactory]:
+    """Called once when a session needs a search strategy by name.
+
+    :return: a mapping of strategy name to factory ``factory(space, *, random_state, n_trials)``
+        returning an object with ``ask()``/``tell(params, score)``. The built-in ``grid``,
+        ``random`` and ``bayes`` come through this hook too. Later plugins override earlier
+        ones on a name clash.
+    """
+
+
+@hookspec
+def trainhooks_register_estimators() -> dict[str, type]:
+    """Called when a config names an estimator that is not a scikit-learn class.
+
+    :return: a mapping of dotted name (as written in ``[model] estimator``) to an estimator class
+        that follows the scikit-learn estimator API. Only names returned here, or classes from
+        ``sklearn.*``, can be used from a config file.
+    """
+
+
+@hookspec
+def trainhooks_cli_commands() -> list[Any]:
+    """Called when the ``trainhooks`` command line is built.
+
+    :return: a list of :class:`click.Command` objects to add as subcommands (for example the
+        MLflow plugin's ``runs`` group). Names clashing with a core command are ignored.
+    """
