@@ -1,0 +1,152 @@
+"""Test helpers for plugin authors, installed as a pytest plugin (entry point ``pytest11``).
+
+Fixtures:
+
+- ``trainhooks_recorder``: a fresh :class:`EventRecorder` plugin that records every event.
+- ``trainhooks_session``: a factory ``make(*plugins, builtins=(), **session_kwargs)`` returning an
+  isolated :class:`~trainhooks.Session` (no entry-point autoload, built-in plugins blocked unless
+  named in ``builtins``) with the recorder registered and every hook call to any plugin recorded.
+- ``trainhooks_small_search``: a function ``run(session, **tune_kwargs)`` that runs a small,
+  real, seeded search (SGDClassifier on a slice of breast_cancer, 3 folds, 3 epochs).
+
+Nothing here is imported until pytest asks for a fixture, so installing trainhooks does not slow
+down unrelated test suites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from trainhooks.hooks import Event, hookimpl
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """One call of one plugin's hook implementation, with its outcome."""
+
+    hook: str
+    plugin: str
+    kwargs: dict[str, Any]
+    result: Any  # the return value, or the exception it raised
+
+    @property
+    def raised(self) -> bool:
+        return isinstance(self.result, BaseException)
+
+
+def _recording() -> Callable[[EventRecorder, Event], None]:
+    """A fresh hook implementation that appends the event (one function object per hook)."""
+
+    @hookimpl
+    def record(self: EventRecorder, event: Event) -> None:
+        self.events.append(event)
+
+    return record
+
+
+class EventRecorder:
+    """A plugin that keeps every event it receives, in order, and every hook call made in its session."""
+
+    plugin_name = "recorder"
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.calls: list[HookCall] = []
+
+    trainhooks_on_run_start = _recording()
+    trainhooks_on_trial_start = _recording()
+    trainhooks_on_epoch_end = _recording()
+    trainhooks_on_trial_end = _recording()
+    trainhooks_on_search_stopped = _recording()
+    trainhooks_on_model_fitted = _recording()
+    trainhooks_on_model_registered = _recording()
+    trainhooks_on_run_end = _recording()
+    trainhooks_on_run_error = _recording()
+    trainhooks_on_plugin_error = _recording()
+
+    def observe(self, hook: str, plugin: str, kwargs: Any, result: Any) -> None:
+        """Dispatcher call observer: records calls to every plugin except this recorder."""
+        if plugin != self.plugin_name:
+            self.calls.append(HookCall(hook, plugin, dict(kwargs), result))
+
+    @property
+    def names(self) -> list[str]:
+        """Event names in the order received."""
+        return [event.name for event in self.events]
+
+    def of(self, kind: type[Event] | str) -> list[Event]:
+        """Events of one class (or with one name)."""
+        if isinstance(kind, str):
+            return [e for e in self.events if e.name == kind]
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def calls_to(self, plugin: str, hook: str | None = None) -> list[HookCall]:
+        """Recorded calls of ``plugin``'s hooks (optionally one hook)."""
+        return [c for c in self.calls if c.plugin == plugin and (hook is None or c.hook == hook)]
+
+    def clear(self) -> None:
+        self.events.clear()
+        self.calls.clear()
+
+
+def make_session(recorder: EventRecorder, *plugins: object, builtins: Iterable[str] = (), **session_kwargs: Any) -> Any:
+    """An isolated Session with ``recorder`` and ``plugins`` registered."""
+    from trainhooks import Session
+    from trainhooks.plugin_loader import BUILTIN_PLUGINS
+
+    keep = set(builtins)
+    blocked = [name for name in BUILTIN_PLUGINS if name not in keep]
+    blocked += list(session_kwargs.pop("disable", ()))
+    session_kwargs.setdefault("autoload", False)
+    session = Session(plugins=[recorder, *plugins], disable=blocked, **session_kwargs)
+    session.dispatcher.observers.append(recorder.observe)
+    return session
+
+
+def small_search(session: Any, **kwargs: Any) -> Any:
+    """A small, real, seeded random search (about a second)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    options: dict[str, Any] = {
+        "strategy": "random",
+        "n_trials": 4,
+        "cv": 3,
+        "max_epochs": 3,
+        "random_state": 0,
+        "scoring": "accuracy",
+    }
+    options.update(kwargs)
+    space = options.pop("space", {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}, "penalty": ["l2", "l1"]})
+    return session.tune(SGDClassifier(random_state=0), space, X[:300], y[:300], **options)
+
+
+@pytest.fixture
+def trainhooks_recorder() -> EventRecorder:
+    """A fresh recording plugin."""
+    return EventRecorder()
+
+
+@pytest.fixture
+def trainhooks_session(trainhooks_recorder: EventRecorder) -> Callable[..., Any]:
+    """Factory for isolated sessions that include ``trainhooks_recorder``."""
+
+    def make(*plugins: object, **kwargs: Any) -> Any:
+        return make_session(trainhooks_recorder, *plugins, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def trainhooks_small_search() -> Callable[..., Any]:
+    """``run(session, **tune_kwargs)``: a small real search."""
+    return small_search
+
+
+__all__ = ["EventRecorder", "HookCall", "make_session", "small_search"]
