@@ -36,6 +36,8 @@ ESSENTIAL_PLUGINS: dict[str, str] = {
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "progress": "trainhooks.plugins.progress:ProgressPlugin",
+    "rbac": "trainhooks.plugins.rbac:RbacPlugin",
+    "metrics": "trainhooks.plugins.metrics:MetricsPlugin",
     "early_stopping": "trainhooks.plugins.early_stopping:EarlyStoppingPlugin",
 }
 """Built-in plugins by name -> ``module:factory``; loaded like third-party ones, and blockable."""

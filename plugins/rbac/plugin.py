@@ -1,0 +1,102 @@
+"""The ``rbac`` plugin: answers ``trainhooks_check_permission`` from a policy file and writes every
+decision to the audit log before the action proceeds.
+
+Settings (``[plugins.rbac]``): ``policy`` (TOML policy file) and ``audit_log`` (JSON-lines file).
+Without ``policy`` the plugin has no opinion (no RBAC). The environment variables
+``TRAINHOOKS_RBAC_POLICY`` and ``TRAINHOOKS_RBAC_AUDIT_LOG`` pin both files for an operator: a run
+config may then not name other ones. The principal always comes from the request (set by the core),
+never from the configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from trainhooks import ConfigError, PermissionDecision, PermissionRequest
+from trainhooks.hooks import RunContext, hookimpl
+
+from .audit import AuditLog
+from .cli import audit_group
+from .policy import Policy
+
+POLICY_ENV = "TRAINHOOKS_RBAC_POLICY"
+AUDIT_ENV = "TRAINHOOKS_RBAC_AUDIT_LOG"
+
+
+class RbacSettings(BaseModel):
+    """``[plugins.rbac]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: str | None = None
+    audit_log: str | None = None
+
+
+def _settings(config: Mapping[str, Any]) -> RbacSettings:
+    table = dict((config.get("plugins") or {}).get("rbac") or {})
+    try:
+        settings = RbacSettings.model_validate(table)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        raise ConfigError(f"plugins.rbac.{key}: {message}") from None
+    for key, env in (("policy", POLICY_ENV), ("audit_log", AUDIT_ENV)):
+        pinned = os.environ.get(env)
+        if not pinned:
+            continue
+        given = getattr(settings, key)
+        if given is not None and Path(given).resolve() != Path(pinned).resolve():
+            raise ConfigError(f"plugins.rbac.{key}: {env} pins it to {pinned}; a run config cannot change it")
+        setattr(settings, key, pinned)
+    if settings.audit_log is not None and settings.policy is None:
+        raise ConfigError("plugins.rbac.audit_log: needs plugins.rbac.policy (the audit log records policy decisions)")
+    if settings.audit_log is not None and not Path(settings.audit_log).parent.is_dir():
+        raise ConfigError(f"plugins.rbac.audit_log: directory does not exist: {Path(settings.audit_log).parent}")
+    return settings
+
+
+class RbacPlugin:
+    """Role-based access control with a hash-chained audit log; fresh per session."""
+
+    def __init__(self) -> None:
+        self.policy: Policy | None = None
+        self.audit: AuditLog | None = None
+
+    @hookimpl
+    def trainhooks_configure(self, config: Mapping[str, Any], run: RunContext) -> None:
+        settings = _settings(config)
+        self.policy = Policy.load(settings.policy) if settings.policy else None
+        self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
+
+    @hookimpl(tryfirst=True)
+    def trainhooks_check_permission(self, request: PermissionRequest) -> PermissionDecision | None:
+        if self.policy is None:
+            return None
+        decision = self.policy.decide(request.principal, request.action, request.resource)
+        if self.audit is not None:
+            # Raising here (disk full, damaged log) denies: the action never runs unaudited.
+            self.audit.append(
+                principal=request.principal,
+                action=request.action,
+                resource=request.resource,
+                allowed=decision.allowed,
+                rule=decision.rule,
+                reason=decision.reason,
+                plugins=request.context.get("plugins", ()),
+                run_id=request.context.get("run_id"),
+            )
+        return decision
+
+    @hookimpl
+    def trainhooks_cli_commands(self) -> list[click.Command]:
+        return [audit_group]
+
+
+__all__ = ["AUDIT_ENV", "POLICY_ENV", "RbacPlugin", "RbacSettings"]
