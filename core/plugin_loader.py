@@ -36,9 +36,9 @@ ESSENTIAL_PLUGINS: dict[str, str] = {
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "progress": "trainhooks.plugins.progress:ProgressPlugin",
+    "early_stopping": "trainhooks.plugins.early_stopping:EarlyStoppingPlugin",
     "rbac": "trainhooks.plugins.rbac:RbacPlugin",
     "metrics": "trainhooks.plugins.metrics:MetricsPlugin",
-    "early_stopping": "trainhooks.plugins.early_stopping:EarlyStoppingPlugin",
 }
 """Built-in plugins by name -> ``module:factory``; loaded like third-party ones, and blockable."""
 
@@ -76,9 +76,9 @@ def _import_factory(target: str) -> Callable[[], Any]:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    """One line: the exception type and its message, multi-line messages joined with "; "."""
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _hooks_of(manager: pluggy.PluginManager, plugin: object) -> list[str]:

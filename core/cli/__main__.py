@@ -1,0 +1,5 @@
+"""``python -m trainhooks.cli``: the same as the ``trainhooks`` command."""
+
+from . import main
+
+main()

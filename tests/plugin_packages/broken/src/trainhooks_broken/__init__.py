@@ -1,0 +1,1 @@
+"""Plugins that are broken on purpose, for trainhooks' loader tests."""

@@ -1,0 +1,1 @@
+raise ImportError("libexample is not installed")
