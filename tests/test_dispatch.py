@@ -126,7 +126,7 @@ def test_permission_with_no_plugin_is_allowed_and_a_raising_plugin_denies(trainh
     session = trainhooks_session(Explodes())
     decision = session.dispatcher.check_permission(request)
     assert not decision.allowed and "policy store down" in decision.reason
-    with pytest.raises(trainhooks.PermissionDenied, match="may not run.tune"):
+    with pytest.raises(trainhooks.PermissionDenied, match=r"may not run\.tune"):
         trainhooks_small_search(session)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scipy.stats import qmc
+
 from trainhooks.space import Categorical, Integer, Real, SearchSpace
 
 
