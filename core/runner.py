@@ -44,7 +44,9 @@ from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
 from .errors import ConfigError, PermissionDenied
 from .executors import Executor, default_blas_threads, make_executor
+from .executors.common import is_worker_lost
 from .results import RunResult, best_result, summarize, trial_row
+from .search_plan import SearchPlan
 from .space import SearchSpace, to_plain
 from .strategies import FixedStrategy
 from .trial import TrialResult, TrialTask, fit_for_epochs
@@ -214,36 +216,49 @@ class Runner:
         return answer.value if answer is not None else None
 
     def _search(self, strategy: Strategy, folds: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Start trials as slots free up, collect results, retry a lost worker's trial once.
+
+        Which points are asked when, and the order results are told to the strategy, is the
+        :class:`~trainhooks.search_plan.SearchPlan`'s job (reproducible for a seed and ``n_jobs``).
+        A trial whose worker died ends "failed" with a "worker lost" error and its parameters run
+        again as a new trial (new ``trial_id``, its own ``trial-started``/``trial-ended``); a retry
+        that is lost again, or a trial that raised, is not retried.
+        """
         spec = self.spec
         executor: Executor = make_executor(spec.executor, n_jobs=spec.n_jobs, dask_address=spec.dask_address)
         blas = spec.blas_threads or default_blas_threads(executor.slots)
         deadline = self._started + spec.timeout_s if spec.timeout_s else math.inf
+        plan = SearchPlan(strategy, n_trials=spec.n_trials, slots=executor.slots)
         in_flight: dict[int, dict[str, Any]] = {}
-        stopping = exhausted = False
+        retries: set[int] = set()
+        stopping = False
         next_id = 0
+
+        def start(params: dict[str, Any]) -> int:
+            nonlocal next_id
+            trial_id, next_id = next_id, next_id + 1
+            self.emit(TrialStarted, trial_id=trial_id, params=params)
+            in_flight[trial_id] = params
+            executor.submit(
+                TrialTask(
+                    trial_id=trial_id,
+                    estimator=spec.estimator,
+                    params=params,
+                    X=spec.dataset.X_train,
+                    y=spec.dataset.y_train,
+                    folds=folds,
+                    scoring=spec.scoring,
+                    max_epochs=spec.max_epochs,
+                    blas_threads=blas,
+                )
+            )
+            return trial_id
+
         try:
             while True:
-                while not (stopping or exhausted) and len(in_flight) < executor.slots and next_id < spec.n_trials:
-                    params = strategy.ask()
-                    if params is None:
-                        exhausted = True
-                        break
-                    self.emit(TrialStarted, trial_id=next_id, params=params)
-                    in_flight[next_id] = params
-                    executor.submit(
-                        TrialTask(
-                            trial_id=next_id,
-                            estimator=spec.estimator,
-                            params=params,
-                            X=spec.dataset.X_train,
-                            y=spec.dataset.y_train,
-                            folds=folds,
-                            scoring=spec.scoring,
-                            max_epochs=spec.max_epochs,
-                            blas_threads=blas,
-                        )
-                    )
-                    next_id += 1
+                if not stopping:
+                    for params in plan.to_start(len(in_flight)):
+                        plan.started(start(params))
                 if not in_flight:
                     break
                 try:
@@ -252,9 +267,8 @@ class Runner:
                     for trial_id in sorted(in_flight):
                         self._trial_ended(TrialResult(trial_id, in_flight[trial_id], "failed", error="interrupted"))
                     raise
-                in_flight.pop(result.trial_id, None)
+                params = in_flight.pop(result.trial_id)
                 stop = self._trial_ended(result)
-                strategy.tell(result.params, result.score if result.state == "complete" else None)
                 if not stopping and stop is not None:
                     stopping = True
                     self.stop_reason = stop.value.reason
@@ -263,10 +277,16 @@ class Runner:
                     stopping = True
                     self.stop_reason = "timeout"
                     self.emit(SearchStopped, reason="timeout", by="core")
+                if is_worker_lost(result) and result.trial_id not in retries and not stopping:
+                    retry_id = start(params)
+                    retries.add(retry_id)
+                    plan.retried(result.trial_id, retry_id)
+                else:
+                    plan.finished(result)
         finally:
             executor.close()
         if not stopping:
-            self.stop_reason = "exhausted" if exhausted and next_id < spec.n_trials else "n_trials"
+            self.stop_reason = "exhausted" if plan.exhausted and plan.asked < spec.n_trials else "n_trials"
 
     def _trial_ended(self, result: TrialResult) -> Any:
         self.results.append(result)

@@ -1,0 +1,80 @@
+"""Pieces the parallel executors share: "worker lost" results, stop-decision wire format, data keys.
+
+A trial whose worker dies (killed process, lost Dask worker) does not raise in the driver: the
+executor hands back a failed :class:`~trainhooks.trial.TrialResult` whose ``error`` starts with
+:data:`WORKER_LOST`, and the search loop retries it once (see ``Runner._search``). A trial that
+raises inside ``run_trial`` is an ordinary failed trial and is never retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from trainhooks.hooks import StopDecision
+
+from ..trial import TrialResult, TrialTask
+
+WORKER_LOST = "worker lost"
+"""Prefix of ``TrialResult.error`` when the process or Dask worker running the trial died."""
+
+
+def worker_lost(task: TrialTask, detail: str) -> TrialResult:
+    """The failed result of a trial whose worker died; ``detail`` says how (exit code, worker address)."""
+    return TrialResult(
+        trial_id=task.trial_id,
+        params=dict(task.params),
+        state="failed",
+        error=f"{WORKER_LOST}: {detail}",
+    )
+
+
+def is_worker_lost(result: TrialResult) -> bool:
+    """True for results made by :func:`worker_lost` (and only those: trial errors start with a type name)."""
+    return result.state == "failed" and (result.error or "").startswith(WORKER_LOST)
+
+
+def encode_decision(decision: StopDecision | None) -> dict[str, Any] | None:
+    """A stop decision as plain data (msgpack/pickle friendly) for the trip to a worker."""
+    if decision is None:
+        return None
+    return {"reason": decision.reason, "prune": bool(decision.prune), "use_epoch": decision.use_epoch}
+
+
+def decode_decision(data: dict[str, Any] | None) -> StopDecision | None:
+    """The inverse of :func:`encode_decision`."""
+    if data is None:
+        return None
+    return StopDecision(reason=str(data["reason"]), prune=bool(data["prune"]), use_epoch=data.get("use_epoch"))
+
+
+def data_key(task: TrialTask) -> tuple[int, int, int]:
+    """Identity of a task's training data: every trial of one run shares the same X, y and folds objects.
+
+    Executors ship the data to a worker once per key instead of once per trial. The key is only
+    valid while the run holds the objects, which it does for the executor's whole life.
+    """
+    return (id(task.X), id(task.y), id(task.folds))
+
+
+def without_data(task: TrialTask) -> TrialTask:
+    """The task minus its data (sent separately, once per worker)."""
+    return dataclasses.replace(task, X=None, y=None, folds=())
+
+
+def with_data(task: TrialTask, data: tuple[Any, Any, Any]) -> TrialTask:
+    """Put the data a worker keeps back into a task that travelled without it."""
+    X, y, folds = data
+    return dataclasses.replace(task, X=X, y=y, folds=folds)
+
+
+__all__ = [
+    "WORKER_LOST",
+    "data_key",
+    "decode_decision",
+    "encode_decision",
+    "is_worker_lost",
+    "with_data",
+    "without_data",
+    "worker_lost",
+]
