@@ -62,7 +62,7 @@ def trainhooks_on_run_error(event: RunFailed) -> None:
 
 @hookspec
 def trainhooks_on_trial_start(event: TrialStarted) -> None:
-    """A trial is about to train, in whichever process or worker runs it.
+    """A trial is about to start (it may train in a worker; this hook runs in the driver).
 
     :param event: the ``trial-started`` event with ``trial_id`` and ``params``.
 
