@@ -93,6 +93,40 @@ class EventRecorder:
         self.calls.clear()
 
 
+def check_event_order(events: list[Event]) -> None:
+    """Assert the order DESIGN section 2 promises for one run's events.
+
+    ``run-started`` first; per trial ``trial-started``, its ``epoch-ended`` events in epoch order
+    (1, 2, ...), exactly one ``trial-ended``; ``run-ended`` or ``run-failed`` last, exactly once;
+    one ``run_id`` and strictly increasing ``seq``.
+    """
+    assert events, "no events"
+    names = [e.name for e in events]
+    assert names[0] == "run-started", f"first event is {names[0]!r}"
+    assert names[-1] in ("run-ended", "run-failed"), f"last event is {names[-1]!r}"
+    assert names.count("run-ended") + names.count("run-failed") == 1, "run-ended/run-failed not exactly once"
+    assert names.count("run-started") == 1
+    assert len({e.run_id for e in events}) == 1, "events of several runs"
+    seqs = [e.seq for e in events]
+    assert all(a < b for a, b in zip(seqs, seqs[1:])), "seq is not strictly increasing"
+    started: set[int] = set()
+    ended: set[int] = set()
+    last_epoch: dict[int, int] = {}
+    for event in events:
+        trial_id = getattr(event, "trial_id", None)
+        if event.name == "trial-started":
+            assert trial_id not in started, f"trial {trial_id} started twice"
+            started.add(trial_id)
+        elif event.name == "epoch-ended":
+            assert trial_id in started and trial_id not in ended, f"epoch of trial {trial_id} outside the trial"
+            assert event.epoch == last_epoch.get(trial_id, 0) + 1, f"trial {trial_id}: epoch {event.epoch} out of order"
+            last_epoch[trial_id] = event.epoch
+        elif event.name == "trial-ended":
+            assert trial_id in started and trial_id not in ended, f"trial {trial_id} ended twice or never started"
+            ended.add(trial_id)
+    assert started == ended, f"trials without trial-ended: {sorted(started - ended)}"
+
+
 def make_session(recorder: EventRecorder, *plugins: object, builtins: Iterable[str] = (), **session_kwargs: Any) -> Any:
     """An isolated Session with ``recorder`` and ``plugins`` registered."""
     from trainhooks import Session
@@ -149,4 +183,4 @@ def trainhooks_small_search() -> Callable[..., Any]:
     return small_search
 
 
-__all__ = ["EventRecorder", "HookCall", "make_session", "small_search"]
+__all__ = ["EventRecorder", "HookCall", "check_event_order", "make_session", "small_search"]
