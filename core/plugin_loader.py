@@ -36,6 +36,7 @@ ESSENTIAL_PLUGINS: dict[str, str] = {
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "progress": "trainhooks.plugins.progress:ProgressPlugin",
+    "mlflow": "trainhooks.plugins.mlflow:MlflowPlugin",
     "early_stopping": "trainhooks.plugins.early_stopping:EarlyStoppingPlugin",
     "rbac": "trainhooks.plugins.rbac:RbacPlugin",
     "metrics": "trainhooks.plugins.metrics:MetricsPlugin",

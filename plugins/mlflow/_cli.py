@@ -1,0 +1,76 @@
+"""``trainhooks runs list`` and ``trainhooks runs compare``: read trainhooks runs back from MLflow.
+
+These commands run outside any trainhooks run, so there is no RunContext and no permission check
+(reading is left to the tracking server's own access control).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from trainhooks import ConfigError
+
+from ._compare import compare_runs, list_rows
+from ._settings import DEFAULT_TRACKING_URI
+
+_uri_option = click.option(
+    "--tracking-uri",
+    metavar="URI",
+    help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI or {DEFAULT_TRACKING_URI}).",
+)
+
+
+def _client(tracking_uri: str | None) -> Any:
+    from ._client import check_reachable, make_client
+
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    check_reachable(uri)
+    return make_client(uri)
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Browse and compare trainhooks runs logged to MLflow (the mlflow plugin)."""
+
+
+@runs_group.command("list")
+@click.option("--experiment", metavar="NAME", help="Only runs of this experiment (default: all experiments).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@_uri_option
+def list_command(experiment: str | None, limit: int, as_json: bool, tracking_uri: str | None) -> None:
+    """Recent trainhooks runs, newest first: best score, strategy, trials and state."""
+    from ._render import print_json, print_run_list
+
+    rows = list_rows(_client(tracking_uri), experiment=experiment, limit=limit)
+    if as_json:
+        print_json(rows)
+    else:
+        print_run_list(rows)
+
+
+@runs_group.command("compare")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN RUN...")
+@click.option("--json", "as_json", is_flag=True, help="Print params, metrics and the best run per metric as JSON.")
+@_uri_option
+def compare_command(runs: Sequence[str], as_json: bool, tracking_uri: str | None) -> None:
+    """Params and metrics of runs side by side; differing params highlighted, best per metric marked.
+
+    RUN is an MLflow run id or a trainhooks run id (or an unambiguous prefix of either).
+    """
+    from ._render import print_comparison, print_json
+
+    if len(runs) < 2:
+        raise ConfigError("runs compare: give at least two runs")
+    comparison = compare_runs(_client(tracking_uri), list(runs))
+    if as_json:
+        print_json(comparison)
+    else:
+        print_comparison(comparison)
+
+
+__all__ = ["runs_group"]

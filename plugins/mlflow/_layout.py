@@ -1,0 +1,200 @@
+"""What goes where in MLflow: tags, params, metrics and tables of the run tree (pure functions).
+
+Parent run (one per tune/train): tags ``trainhooks.*`` (kind, strategy, version, config digest,
+run id, estimator, scoring); params ``model.<name>`` (fixed estimator params), ``search.<name>``
+(search settings) and ``space.<name>``; at the end the summary's numbers as metrics.
+Child run per trial: the trial's params, ``score``/``score_std``/``fold<i>_score``/``epochs``/
+``duration_s`` and the epoch history ``epoch_score``/``epoch_score_std`` with ``step`` = epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainhooks import __version__
+from trainhooks.hooks import TrialEnded
+
+TAG_PREFIX = "trainhooks."
+PARENT_TAG = "mlflow.parentRunId"
+
+SUMMARY_METRICS = (
+    "best_score",
+    "test_score",
+    "median",
+    "std",
+    "min",
+    "max",
+    "n_trials",
+    "n_complete",
+    "n_pruned",
+    "n_failed",
+    "wall_time_s",
+    "fit_time_s",
+)
+"""Summary keys logged as metrics of the parent run."""
+
+
+@dataclass
+class TrialRecord:
+    """What the plugin keeps of one trial until it is written (epoch history is buffered)."""
+
+    trial_id: int
+    params: dict[str, Any]
+    started_ms: int
+    epochs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # (epoch, ms, metrics)
+    child_id: str | None = None
+    ended: TrialEnded | None = None
+    ended_ms: int | None = None
+
+
+def ms(seconds: float) -> int:
+    """An event timestamp (seconds) as MLflow's milliseconds."""
+    return int(seconds * 1000)
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """A short, stable digest of the run configuration (same config, same digest)."""
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parent_tags(run_id: str, kind: str, config: Mapping[str, Any]) -> dict[str, str]:
+    search = config.get("search") or {}
+    return {
+        f"{TAG_PREFIX}run_id": run_id,
+        f"{TAG_PREFIX}kind": kind,
+        f"{TAG_PREFIX}strategy": str(search.get("strategy", "fixed") if kind == "tune" else "fixed"),
+        f"{TAG_PREFIX}version": __version__,
+        f"{TAG_PREFIX}config_digest": config_digest(config),
+        f"{TAG_PREFIX}estimator": str((config.get("model") or {}).get("estimator", "")),
+        f"{TAG_PREFIX}scoring": str(search.get("scoring")),
+    }
+
+
+def parent_params(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The fixed estimator params and the search settings (the space as one param per dimension)."""
+    model = config.get("model") or {}
+    search = dict(config.get("search") or {})
+    space = search.pop("space", None) or {}
+    params: dict[str, Any] = {"estimator": model.get("estimator")}
+    params.update({f"model.{k}": v for k, v in (model.get("params") or {}).items()})
+    params.update({f"search.{k}": v for k, v in search.items() if v is not None})
+    params.update({f"space.{k}": v for k, v in space.items()})
+    return params
+
+
+def epoch_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers of one ``epoch-ended`` event, prefixed ``epoch_`` (fold scores as ``epoch_fold<i>_score``)."""
+    values: dict[str, float] = {}
+    for key, value in metrics.items():
+        if key == "fold_scores":
+            values.update({f"epoch_fold{i}_score": v for i, v in enumerate(value) if finite(v)})
+        elif finite(value):
+            values[f"epoch_{key}"] = float(value)
+    return values
+
+
+def final_metrics(ended: TrialEnded) -> dict[str, float]:
+    values: dict[str, Any] = {
+        "score": ended.score,
+        "score_std": ended.score_std,
+        "epochs": ended.epochs,
+        "duration_s": ended.duration_s,
+    }
+    values.update({f"fold{i}_score": v for i, v in enumerate(ended.fold_scores)})
+    return {k: float(v) for k, v in values.items() if finite(v)}
+
+
+def trial_tags(ended: TrialEnded) -> dict[str, str]:
+    tags = {f"{TAG_PREFIX}state": ended.state}
+    if ended.stop_reason:
+        tags[f"{TAG_PREFIX}stop_reason"] = ended.stop_reason
+    if ended.error:
+        tags[f"{TAG_PREFIX}error"] = ended.error[:5000]
+    return tags
+
+
+def trial_status(ended: TrialEnded) -> str:
+    """MLflow status of a finished trial: failed -> FAILED (Ctrl-C -> KILLED), else FINISHED."""
+    if ended.state == "failed":
+        return "KILLED" if ended.error == "interrupted" else "FAILED"
+    return "FINISHED"
+
+
+def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
+    return {key: float(summary[key]) for key in SUMMARY_METRICS if finite(summary.get(key))}
+
+
+def top_trials(records: Iterable[TrialRecord], k: int) -> list[TrialRecord]:
+    """The ``k`` best complete trials (highest score; earlier trial first on a tie)."""
+    done = [r for r in records if r.ended and r.ended.state == "complete" and finite(r.ended.score)]
+    return sorted(done, key=lambda r: (-r.ended.score, r.trial_id))[:k]  # type: ignore[union-attr,operator]
+
+
+def trials_csv(records: Sequence[TrialRecord]) -> str:
+    """The trials table (every finished trial, whatever ``log_trials`` says) as CSV text."""
+    ended = [r.ended for r in sorted(records, key=lambda r: r.trial_id) if r.ended is not None]
+    names = list(dict.fromkeys(name for e in ended for name in e.params))
+    folds = max((len(e.fold_scores) for e in ended), default=0)
+    header = [
+        "trial_id",
+        "state",
+        *(f"param_{n}" for n in names),
+        "mean_test_score",
+        "std_test_score",
+        *(f"split{i}_test_score" for i in range(folds)),
+        "epochs",
+        "duration_s",
+        "stop_reason",
+        "error",
+    ]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for e in ended:
+        scores = list(e.fold_scores) + [""] * (folds - len(e.fold_scores))
+        writer.writerow(
+            [
+                e.trial_id,
+                e.state,
+                *(e.params.get(n, "") for n in names),
+                "" if e.score is None else e.score,
+                "" if e.score_std is None else e.score_std,
+                *scores,
+                e.epochs,
+                round(e.duration_s, 6),
+                e.stop_reason or "",
+                e.error or "",
+            ]
+        )
+    return out.getvalue()
+
+
+__all__ = [
+    "PARENT_TAG",
+    "SUMMARY_METRICS",
+    "TAG_PREFIX",
+    "TrialRecord",
+    "config_digest",
+    "epoch_metrics",
+    "final_metrics",
+    "ms",
+    "parent_params",
+    "parent_tags",
+    "summary_metrics",
+    "top_trials",
+    "trial_status",
+    "trial_tags",
+    "trials_csv",
+]

@@ -1,0 +1,93 @@
+"""Printing ``runs list`` / ``runs compare`` for people (rich tables) and programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+DIFF_MARK = "≠"
+BEST_MARK = "*"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def print_json(data: Any) -> None:
+    """Strict JSON (no NaN) on stdout."""
+    sys.stdout.write(json.dumps(_plain(data), indent=2, default=str) + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def print_run_list(rows: list[dict[str, Any]]) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    if not rows:
+        console.print("no trainhooks runs found")
+        return
+    table = Table(title="trainhooks runs (newest first)", title_justify="left")
+    for column in ("run_id", "experiment", "kind", "strategy", "scoring", "best_score", "test", "trials", "state"):
+        table.add_column(column)
+    style = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
+    for row in rows:
+        state = row["state"]
+        table.add_row(
+            row["run_id"],
+            _fmt(row["experiment"]),
+            _fmt(row["kind"]),
+            _fmt(row["strategy"]),
+            _fmt(row["scoring"]),
+            _fmt(row["best_score"]),
+            _fmt(row["test_score"]),
+            _fmt(row["n_trials"]),
+            f"[{style.get(state, '')}]{state}[/]" if style.get(state) else state,
+        )
+    console.print(table)
+
+
+def print_comparison(comparison: dict[str, Any]) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    ids = [run["run_id"] for run in comparison["runs"]]
+    heads = [f"{run['run_id'][:12]}\n{run['name'] or ''}" for run in comparison["runs"]]
+    differing = set(comparison["differing_params"])
+
+    params = Table(title=f"params ({DIFF_MARK} = differs)", title_justify="left")
+    params.add_column("param")
+    for head in heads:
+        params.add_column(head)
+    for name, values in comparison["params"].items():
+        if name in differing:
+            params.add_row(f"[bold yellow]{DIFF_MARK} {name}[/]", *(f"[bold yellow]{_fmt(values[i])}[/]" for i in ids))
+        else:
+            params.add_row(f"  {name}", *(_fmt(values[i]) for i in ids))
+    console.print(params)
+
+    metrics = Table(title=f"metrics ({BEST_MARK} = best)", title_justify="left")
+    metrics.add_column("metric")
+    for head in heads:
+        metrics.add_column(head)
+    for name, values in comparison["metrics"].items():
+        best = set(comparison["best"].get(name, ()))
+        cells = [f"[bold green]{_fmt(values[i])} {BEST_MARK}[/]" if i in best else _fmt(values[i]) for i in ids]
+        metrics.add_row(name, *cells)
+    console.print(metrics)
+
+
+__all__ = ["print_comparison", "print_json", "print_run_list"]

@@ -1,0 +1,136 @@
+"""Writes the run tree through one ``MlflowClient``: the parent run, trial child runs, artifacts.
+
+The driver is the single writer. Each trial costs three requests whatever its length (create
+the child run, one batch of params/metrics/tags including the whole epoch history, end it).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import _layout as layout
+from ._client import log_batch, param_value
+
+
+class RunTreeWriter:
+    """One trainhooks run in one MLflow experiment."""
+
+    def __init__(self, client: Any, experiment_name: str) -> None:
+        self.client = client
+        self.experiment_name = experiment_name
+        self.experiment_id: str | None = None
+        self.parent_id: str | None = None
+
+    # -- parent --------------------------------------------------------------------------------
+
+    def _experiment(self) -> str:
+        experiment = self.client.get_experiment_by_name(self.experiment_name)
+        if experiment is not None:
+            if experiment.lifecycle_stage == "deleted":
+                self.client.restore_experiment(experiment.experiment_id)
+            return experiment.experiment_id
+        try:
+            return self.client.create_experiment(self.experiment_name)
+        except Exception:  # created meanwhile by another writer
+            experiment = self.client.get_experiment_by_name(self.experiment_name)
+            if experiment is None:
+                raise
+            return experiment.experiment_id
+
+    def open_parent(self, run_id: str, kind: str, config: Mapping[str, Any], started_ms: int) -> str:
+        from mlflow.entities import Param
+
+        self.experiment_id = self._experiment()
+        run = self.client.create_run(
+            self.experiment_id,
+            start_time=started_ms,
+            tags=layout.parent_tags(run_id, kind, config),
+            run_name=f"{kind}-{run_id[:8]}",
+        )
+        self.parent_id = run.info.run_id
+        params = [Param(k, param_value(v)) for k, v in layout.parent_params(config).items()]
+        log_batch(self.client, self.parent_id, params=params)
+        return self.parent_id
+
+    def close_parent(
+        self,
+        *,
+        summary: Mapping[str, Any] | None,
+        records: list[layout.TrialRecord],
+        config: Mapping[str, Any],
+        status: str,
+        ended_ms: int,
+        error: str | None = None,
+    ) -> None:
+        """Summary metrics and tags, the artifacts (trials CSV, summary JSON, config), then the status."""
+        from mlflow.entities import Metric, RunTag
+
+        assert self.parent_id is not None
+        tags = [RunTag(f"{layout.TAG_PREFIX}status", status)]
+        metrics: list[Any] = []
+        if summary is not None:
+            metrics = [Metric(k, v, ended_ms, 0) for k, v in layout.summary_metrics(summary).items()]
+            tags.append(RunTag(f"{layout.TAG_PREFIX}stop_reason", str(summary.get("stop_reason"))))
+            tags.append(RunTag(f"{layout.TAG_PREFIX}best_trial_id", str(summary.get("best_trial_id"))))
+            tags.append(RunTag(f"{layout.TAG_PREFIX}best_params", json.dumps(summary.get("best_params"))[:5000]))
+        if error:
+            tags.append(RunTag(f"{layout.TAG_PREFIX}error", error[:5000]))
+        log_batch(self.client, self.parent_id, metrics=metrics, tags=tags)
+        with tempfile.TemporaryDirectory(prefix="trainhooks-mlflow-") as tmp:
+            folder = Path(tmp)
+            (folder / "trials.csv").write_text(layout.trials_csv(records), encoding="utf-8")
+            (folder / "config.json").write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
+            if summary is not None:
+                (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+            self.client.log_artifacts(self.parent_id, str(folder))
+        self.client.set_terminated(self.parent_id, status=status, end_time=ended_ms)
+
+    # -- trials --------------------------------------------------------------------------------
+
+    def open_trial(self, record: layout.TrialRecord) -> None:
+        assert self.parent_id is not None and self.experiment_id is not None
+        run = self.client.create_run(
+            self.experiment_id,
+            start_time=record.started_ms,
+            tags={
+                layout.PARENT_TAG: self.parent_id,
+                f"{layout.TAG_PREFIX}trial_id": str(record.trial_id),
+                f"{layout.TAG_PREFIX}state": "running",
+            },
+            run_name=f"trial-{record.trial_id}",
+        )
+        record.child_id = run.info.run_id
+
+    def close_trial(self, record: layout.TrialRecord) -> None:
+        """The trial's params, epoch history, final metrics and tags in one batch, then its status."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        assert record.child_id is not None and record.ended is not None and record.ended_ms is not None
+        ended = record.ended
+        metrics = [
+            Metric(key, value, when, epoch)
+            for epoch, when, values in record.epochs
+            for key, value in layout.epoch_metrics(values).items()
+        ]
+        metrics += [Metric(k, v, record.ended_ms, ended.epochs) for k, v in layout.final_metrics(ended).items()]
+        params = [Param(k, param_value(v)) for k, v in ended.params.items()]
+        tags = [RunTag(k, v) for k, v in layout.trial_tags(ended).items()]
+        log_batch(self.client, record.child_id, metrics=metrics, params=params, tags=tags)
+        self.client.set_terminated(record.child_id, status=layout.trial_status(ended), end_time=record.ended_ms)
+
+    def log_trial(self, record: layout.TrialRecord) -> None:
+        """Create and close the child run of a finished trial at once (``log_trials = "top_k"``)."""
+        self.open_trial(record)
+        self.close_trial(record)
+
+    def end_open_trial(self, record: layout.TrialRecord, status: str, ended_ms: int) -> None:
+        """End a child run whose trial never reported ``trial-ended`` (the run failed)."""
+        if record.child_id is not None:
+            self.client.set_terminated(record.child_id, status=status, end_time=ended_ms)
+
+
+__all__ = ["RunTreeWriter"]
