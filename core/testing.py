@@ -15,6 +15,7 @@ down unrelated test suites.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -108,7 +109,7 @@ def check_event_order(events: list[Event]) -> None:
     assert names.count("run-started") == 1
     assert len({e.run_id for e in events}) == 1, "events of several runs"
     seqs = [e.seq for e in events]
-    assert all(a < b for a, b in zip(seqs, seqs[1:])), "seq is not strictly increasing"
+    assert all(a < b for a, b in itertools.pairwise(seqs)), "seq is not strictly increasing"
     started: set[int] = set()
     ended: set[int] = set()
     last_epoch: dict[int, int] = {}

@@ -199,7 +199,7 @@ def test_a_plugin_strategy_is_used_by_name(small_xy, trainhooks_session):
     X, y = small_xy
     result = trainhooks_session(LadderPlugin()).tune(sgd(), SPACE, X, y, strategy="ladder", n_trials=5, cv=3)
     assert [t["params"] for t in result.trials] == [{"alpha": 1e-4}, {"alpha": 1e-3}, {"alpha": 1e-2}]
-    with pytest.raises(trainhooks.ConfigError, match="unknown strategy 'nope'.*bayes, grid, ladder, random"):
+    with pytest.raises(trainhooks.ConfigError, match=r"unknown strategy 'nope'.*bayes, grid, ladder, random"):
         trainhooks_session(LadderPlugin()).tune(sgd(), SPACE, X, y, strategy="nope")
 
 
