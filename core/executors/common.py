@@ -19,12 +19,16 @@ WORKER_LOST = "worker lost"
 """Prefix of ``TrialResult.error`` when the process or Dask worker running the trial died."""
 
 
-def worker_lost(task: TrialTask, detail: str) -> TrialResult:
-    """The failed result of a trial whose worker died; ``detail`` says how (exit code, worker address)."""
+def worker_lost(task: TrialTask, detail: str, epochs: int = 0) -> TrialResult:
+    """The failed result of a trial whose worker died after reporting ``epochs`` epochs.
+
+    ``detail`` says how it died (exit code, worker address).
+    """
     return TrialResult(
         trial_id=task.trial_id,
         params=dict(task.params),
         state="failed",
+        epochs=epochs,
         error=f"{WORKER_LOST}: {detail}",
     )
 

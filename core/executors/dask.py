@@ -221,7 +221,7 @@ class DaskExecutor:
         attempt = self._forget(attempt_id)
         attempt.future.cancel()
         self._data = None  # scatter again: the lost worker may have held the only copy
-        return worker_lost(attempt.task, detail)
+        return worker_lost(attempt.task, detail, attempt.last_epoch)
 
     def _forget(self, attempt_id: str) -> _Attempt:
         attempt = self._attempts.pop(attempt_id)

@@ -79,6 +79,7 @@ class _Worker:
         child.close()
         self.task: TrialTask | None = None
         self.data_key: Any = None
+        self.epochs = 0  # epochs the current trial has reported
 
     def send(self, message: tuple[Any, ...]) -> None:
         self.conn.send(message)
@@ -136,7 +137,7 @@ class ProcessExecutor:
                 return
             if worker.task is None:
                 task = self._queue.popleft()
-                worker.task = task
+                worker.task, worker.epochs = task, 0
                 try:
                     key = data_key(task)
                     if worker.data_key != key:
@@ -154,7 +155,7 @@ class ProcessExecutor:
         worker.stop()
         self._workers[self._workers.index(worker)] = _Worker(self._ctx)
         if task is not None:
-            self._lost.append(worker_lost(task, detail))
+            self._lost.append(worker_lost(task, detail, worker.epochs))
 
     def next_result(self, on_epoch: Any) -> TrialResult:
         """Block until a trial finishes (or its worker dies), answering epoch reports meanwhile."""
@@ -195,6 +196,7 @@ class ProcessExecutor:
             return None
         if message[0] == "epoch":
             _, trial_id, epoch, metrics = message
+            worker.epochs = epoch
             decision = on_epoch(trial_id, epoch, metrics)
             try:
                 worker.send(("decision", encode_decision(decision)))

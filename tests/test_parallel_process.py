@@ -1,0 +1,83 @@
+"""The process executor: real worker processes on this machine, plugins in the driver only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sklearn.linear_model import SGDClassifier
+from test_parallel_support import FragileSGD, StopTrial, assert_run_order, data, table
+
+from trainhooks import RunResult
+from trainhooks.testing import EventRecorder, make_session
+
+SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}
+
+
+def tune(recorder: EventRecorder, *plugins: object, estimator: object = None, **kwargs: object) -> RunResult:
+    X, y = data()
+    options: dict = {"strategy": "random", "n_trials": 4, "cv": 2, "max_epochs": 4, "scoring": "accuracy"}
+    options.update(kwargs)
+    session = make_session(recorder, *plugins)
+    return session.tune(estimator or SGDClassifier(random_state=0), SPACE, X, y, **options)
+
+
+def test_every_trial_reports_in_order_and_a_stop_decision_ends_the_running_worker_trial() -> None:
+    recorder = EventRecorder()
+    result = tune(recorder, StopTrial(trial_id=1, epoch=2), executor="process", n_jobs=2, n_trials=5)
+
+    per_trial = assert_run_order(recorder.events)
+    assert sorted(per_trial) == [0, 1, 2, 3, 4]
+    # trials really overlapped: some trial started before another one ended
+    names = recorder.names
+    assert names.index("trial-started", names.index("trial-started") + 1) < names.index("trial-ended")
+    stopped = result.results[1]
+    assert (stopped.state, stopped.epochs, stopped.stop_reason) == ("pruned", 2, "test-stop")
+    assert [e.epoch for e in per_trial[1] if e.name == "epoch-ended"] == [1, 2]
+    for trial_id in (0, 2, 3, 4):
+        assert result.results[trial_id].state == "complete" and result.results[trial_id].epochs == 4
+    # trials ran in other processes, never in the driver
+    workers = {r.worker for r in result.results}
+    assert f"pid {os.getpid()}" not in workers and all(w and w.startswith("pid ") for w in workers)
+
+
+def test_parallel_random_search_matches_the_sequential_one() -> None:
+    sequential = tune(EventRecorder(), executor="sequential", n_trials=6)
+    parallel = tune(EventRecorder(), executor="process", n_jobs=2, n_trials=6)
+    assert table(parallel) == table(sequential)
+    assert parallel.summary["best_params"] == sequential.summary["best_params"]
+
+
+def test_parallel_bayes_search_is_reproducible_for_a_seed_and_n_jobs() -> None:
+    runs = [tune(EventRecorder(), strategy="bayes", executor="process", n_jobs=2, n_trials=6) for _ in range(2)]
+    assert table(runs[0]) == table(runs[1])
+    points = [tuple(sorted(row["params"].items())) for row in runs[0].trials]
+    assert len(set(points)) == len(points)  # the constant liar keeps a batch's points apart
+
+
+def test_a_killed_worker_process_fails_its_trial_as_worker_lost_and_the_retry_completes(tmp_path: Path) -> None:
+    recorder = EventRecorder()
+    estimator = FragileSGD(die_marker=str(tmp_path / "died"), die_at=2)
+    result = tune(recorder, estimator=estimator, executor="process", n_jobs=2, n_trials=4)
+
+    assert (tmp_path / "died").exists()
+    assert_run_order(recorder.events)
+    lost = [r for r in result.results if r.state == "failed"]
+    assert len(lost) == 1 and lost[0].error.startswith("worker lost: process ") and "SIGKILL" in lost[0].error
+    assert lost[0].epochs == 1  # it died training epoch 2, after reporting epoch 1
+    retry = [r for r in result.results if r.trial_id > lost[0].trial_id and r.params == lost[0].params]
+    assert len(retry) == 1 and retry[0].state == "complete" and retry[0].epochs == 4
+    assert result.summary["n_complete"] == 4 and result.summary["n_failed"] == 1
+    assert result.summary["stop_reason"] == "n_trials"
+
+
+def test_a_trial_that_raises_is_failed_and_not_retried() -> None:
+    recorder = EventRecorder()
+    estimator = FragileSGD(raise_if_alpha_above=1e-3)
+    result = tune(recorder, estimator=estimator, executor="process", n_jobs=2, n_trials=6)
+
+    assert_run_order(recorder.events)
+    failed = [r for r in result.results if r.state == "failed"]
+    assert failed and all(r.error.startswith("ValueError: alpha") for r in failed)
+    assert len(result.results) == 6  # no retries
+    assert len({tuple(r.params.items()) for r in result.results}) == 6
