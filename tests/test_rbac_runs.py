@@ -276,3 +276,50 @@ def test_cli_denial_exits_3_with_one_line_and_writes_nothing_to_mlflow(
         experiment = client.get_experiment_by_name("exp-cli")
         assert experiment is not None and client.search_runs([experiment.experiment_id])
     assert os.path.exists(audit) and verify(audit).ok
+
+
+# -- with the real MLflow plugin: model.register allowed, model.promote denied ------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("mlflow" not in BUILTIN_PLUGINS, reason="needs the built-in mlflow plugin")
+def test_policy_governs_registration_and_promotion_in_mlflow(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[roles.scientist]\npermissions = ["run.tune", "model.register:fraud-*"]\n'
+        '[roles.release]\ninherits = ["scientist"]\npermissions = ["model.promote:fraud-*"]\n'
+        '[users]\nalice = ["scientist"]\nrita = ["release"]\n',
+        encoding="utf-8",
+    )
+    audit = tmp_path / "audit.jsonl"
+    settings = {
+        "rbac": {"policy": str(policy), "audit_log": str(audit)},
+        "mlflow": {"tracking_uri": uri, "log_trials": "none", "register_as": "fraud-x", "promote_alias": "champion"},
+    }
+
+    def tune_as(principal: str) -> Any:
+        session = make_session(EventRecorder(), builtins=["rbac", "mlflow"], principal=principal)
+        return small_search(session, n_trials=1, test_size=0.3, experiment="exp-reg", plugin_config=settings)
+
+    alice = tune_as("alice")  # may register, may not promote
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    assert [str(v.version) for v in client.search_model_versions("name = 'fraud-x'")] == ["1"]
+    assert not client.get_registered_model("fraud-x").aliases
+    assert any("permission denied" in note for note in alice.summary["notes"])
+
+    tune_as("rita")  # inherits register, and may promote
+    assert {k: str(v) for k, v in client.get_registered_model("fraud-x").aliases.items()} == {"champion": "2"}
+
+    decisions = [(r["principal"], r["action"], r["decision"]) for r in records(audit)]
+    assert decisions == [
+        ("alice", "run.tune", "allow"),
+        ("alice", "model.register", "allow"),
+        ("alice", "model.promote", "deny"),
+        ("rita", "run.tune", "allow"),
+        ("rita", "model.register", "allow"),
+        ("rita", "model.promote", "allow"),
+    ]
+    assert verify(audit).ok
