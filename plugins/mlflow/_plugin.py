@@ -114,8 +114,8 @@ class MlflowPlugin:
         self._note(text)
         raise TrackingFailed(text)
 
-    def _note(self, text: str) -> None:
-        log.warning("%s", text)
+    def _note(self, text: str, level: int = logging.WARNING) -> None:
+        log.log(level, "%s", text)
         if self._run is not None:
             self._run.add_note(text)
 
@@ -229,7 +229,7 @@ class MlflowPlugin:
             self._note(f"mlflow: {name}: {alias!r} not moved to v{version}: permission denied ({decision.reason})")
             return None
         self._call(f"setting alias {alias!r}", lambda: client.set_registered_model_alias(name, alias, version))
-        self._note(f"mlflow: {name}: {choice.reason}")
+        self._note(f"mlflow: {name}: {choice.reason}", logging.INFO)
         return alias
 
     # -- end -----------------------------------------------------------------------------------

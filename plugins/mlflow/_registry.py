@@ -46,7 +46,7 @@ def decide_promotion(
     if score is None:
         return Promotion(False, f"v{version} has no held-out score (set a test split), so {alias!r} stays")
     if holder is None:
-        return Promotion(True, f"{alias!r} had no holder; v{version} scored {score:.6g}")
+        return Promotion(True, f"{alias!r} set on v{version} ({score:.6g}); it had no holder")
     if holder.version == version:
         return Promotion(False, f"v{version} already holds {alias!r}")
     if holder.score is None:
