@@ -121,12 +121,14 @@ class DaskExecutor:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # the scheduler keeps a small HTTP (health) server: any free port, localhost only
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
             self._client = Client(self._cluster)
         else:
             try:
-                self._client = Client(address, timeout="10s")
+                self._client = Client(address)  # waits distributed.comm.timeouts.connect (30 s)
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(f"search.dask_address: cannot connect to {address!r}: {exc}") from None
         try:  # import the trial engine on every worker now, in parallel, rather than in the first trials
