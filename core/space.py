@@ -103,10 +103,10 @@ def parse_dimension(path: str, spec: Any) -> Dimension:
         if not spec:
             raise ConfigError(f"{path}: needs at least one choice")
         return Categorical(tuple(to_plain(list(spec))))
+    if type(spec).__module__.startswith("skopt."):  # before rvs: skopt dimensions have rvs too
+        return SkoptDimension(spec)
     if hasattr(spec, "rvs"):
         return Distribution(spec)
-    if type(spec).__module__.startswith("skopt."):
-        return SkoptDimension(spec)
     raise ConfigError(
         f"{path}: expected a list of choices or a range {{low, high}}, got {type(spec).__name__} {spec!r}"
     )
