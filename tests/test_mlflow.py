@@ -6,14 +6,18 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from mlflow_fixtures import Store, mlflow_db_template, mlflow_sqlite_uri, mlflow_store  # noqa: F401
 
 from trainhooks import PermissionDecision, StopDecision, hookimpl
 from trainhooks.hooks import ModelRegistered, PluginFailed
 from trainhooks.testing import EventRecorder, make_session, small_search
+
+if TYPE_CHECKING:
+    from mlflow_fixtures import Store
+
+pytest_plugins = ["mlflow_fixtures"]
 
 
 def run_tune(store: Store, *plugins: object, recorder: EventRecorder | None = None, settings: Any = None, **kw: Any):
@@ -317,6 +321,8 @@ def test_tracking_failure_mid_run_is_isolated_and_noted(mlflow_db_template: Path
     """The store breaks after trial 1 (its tables vanish): training goes on, the summary says what was lost."""
     import shutil
     import sqlite3
+
+    from mlflow_fixtures import Store
 
     class BreakStore:
         plugin_name = "breaker"
