@@ -180,3 +180,27 @@ def test_cli_set_writes_the_textfile(tmp_path: Path, monkeypatch: pytest.MonkeyP
         main(args)
     assert info.value.code == 0
     assert value(samples(prom.read_text(encoding="utf-8")), "trainhooks_trials_total", state="complete") == 2
+
+
+def test_textfile_is_written_when_the_run_fails(tmp_path: Path) -> None:
+    prom = tmp_path / "run.prom"
+    session = make_session(EventRecorder(), Failing(), builtins=["metrics"], on_error="raise")
+    with pytest.raises(ValueError, match="kaput"):
+        small_search(session, n_trials=2, plugin_config={"metrics": {"textfile": str(prom)}})
+    parsed = samples(prom.read_text(encoding="utf-8"))
+    assert value(parsed, "trainhooks_events_total", event="run-failed") == 1
+    assert ("trainhooks_events_total", (("event", "run-ended"),)) not in parsed
+
+
+def test_a_taken_port_is_a_plugin_failure_not_a_failed_run() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        recorder = EventRecorder()
+        result = small_search(metrics_session(recorder=recorder), n_trials=1, plugin_config={"metrics": {"port": port}})
+    assert result.summary["n_complete"] == 1
+    (failure,) = recorder.of("plugin-failed")
+    assert (failure.plugin, failure.hook) == ("metrics", "trainhooks_on_run_start")
