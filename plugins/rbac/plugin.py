@@ -19,7 +19,7 @@ import click
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trainhooks import ConfigError, PermissionDecision, PermissionRequest
-from trainhooks.hooks import RunContext, hookimpl
+from trainhooks.hooks import hookimpl
 
 from .audit import AuditLog
 from .cli import audit_group
@@ -70,7 +70,8 @@ class RbacPlugin:
         self.audit: AuditLog | None = None
 
     @hookimpl
-    def trainhooks_configure(self, config: Mapping[str, Any], run: RunContext) -> None:
+    def trainhooks_configure(self, config: Mapping[str, Any]) -> None:
+        """Load this run's policy (checked whole, before the permission check) and audit log."""
         settings = _settings(config)
         self.policy = Policy.load(settings.policy) if settings.policy else None
         self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
