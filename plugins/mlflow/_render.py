@@ -29,6 +29,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(_plain(data), indent=2, default=str) + "\n")
 
 
+def _console() -> Console:
+    """A console for stdout; when it is not a terminal, wide enough that ids are never cut."""
+    console = Console(highlight=False, soft_wrap=True)
+    return console if console.is_terminal else Console(highlight=False, soft_wrap=True, width=250)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -38,7 +44,7 @@ def _fmt(value: Any) -> str:
 
 
 def print_run_list(rows: list[dict[str, Any]]) -> None:
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     if not rows:
         console.print("no trainhooks runs found")
         return
@@ -63,7 +69,7 @@ def print_run_list(rows: list[dict[str, Any]]) -> None:
 
 
 def print_comparison(comparison: dict[str, Any]) -> None:
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     ids = [run["run_id"] for run in comparison["runs"]]
     heads = [f"{run['run_id'][:12]}\n{run['name'] or ''}" for run in comparison["runs"]]
     differing = set(comparison["differing_params"])
