@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from trainhooks.hooks import (
 
 from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
-from .errors import ConfigError, PermissionDenied
+from .errors import ConfigError, DataError, PermissionDenied
 from .executors import Executor, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
 from .results import RunResult, best_result, summarize, trial_row
@@ -165,8 +164,6 @@ class Runner:
         try:
             return list(splitter.split(data.X_train, data.y_train))
         except ValueError as exc:
-            from .errors import DataError
-
             raise DataError(f"search.cv: cannot split the training data into folds: {exc}") from None
 
     def prepare(self) -> tuple[Strategy, list[tuple[np.ndarray, np.ndarray]]]:
@@ -363,9 +360,4 @@ class Runner:
         )
 
 
-def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-safe copy of a configuration mapping (numpy values made plain)."""
-    return to_plain(dict(config))
-
-
-__all__ = ["RunSpec", "Runner", "SearchInterrupted", "plain_config", "require_permission"]
+__all__ = ["RunSpec", "Runner", "SearchInterrupted", "require_permission"]

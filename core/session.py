@@ -20,8 +20,8 @@ from .errors import ConfigError
 from .estimators import resolve_estimator
 from .plugin_loader import PluginInfo, PluginLoader, new_plugin_manager
 from .results import RunResult
-from .runner import Runner, RunSpec, plain_config
-from .space import SearchSpace
+from .runner import Runner, RunSpec
+from .space import SearchSpace, to_plain
 
 
 def current_user() -> str:
@@ -111,30 +111,22 @@ class Session:
         With ``test_size``, that share of the rows is held out and the refit best model scored on it.
         """
         parsed = SearchSpace.parse(space)
-        config = {
-            "experiment": {"name": experiment},
-            "model": {"estimator": _describe_estimator(estimator)},
-            "search": {
-                "strategy": strategy,
-                "n_trials": n_trials,
-                "cv": cv if isinstance(cv, int) else repr(cv),
-                "scoring": scoring,
-                "random_state": random_state,
-                "max_epochs": max_epochs,
-                "timeout_s": timeout_s,
-                "n_jobs": n_jobs,
-                "executor": executor,
-                "space": {name: repr(dim) for name, dim in parsed.dimensions.items()},
-            },
-            "data": {"test_size": test_size},
-            "plugins": {name: dict(table) for name, table in (plugin_config or {}).items()},
+        search = {
+            "strategy": strategy,
+            "n_trials": n_trials,
+            "random_state": random_state,
+            "timeout_s": timeout_s,
+            "n_jobs": n_jobs,
+            "executor": executor,
+            "space": {name: repr(dim) for name, dim in parsed.dimensions.items()},
         }
+        config = _api_config(estimator, experiment, test_size, cv, scoring, max_epochs, search, plugin_config)
         return self.execute(
             RunSpec(
                 kind="tune",
                 estimator=estimator,
                 dataset=_prepare_data(X, y, estimator, test_size, random_state),
-                config=plain_config(config),
+                config=config,
                 space=parsed,
                 strategy=strategy,
                 n_trials=n_trials,
@@ -167,19 +159,13 @@ class Session:
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Cross-validate and fit ``estimator`` as it is (one trial), with the same events as a search."""
-        config = {
-            "experiment": {"name": experiment},
-            "model": {"estimator": _describe_estimator(estimator)},
-            "search": {"cv": cv if isinstance(cv, int) else repr(cv), "scoring": scoring, "max_epochs": max_epochs},
-            "data": {"test_size": test_size},
-            "plugins": {name: dict(table) for name, table in (plugin_config or {}).items()},
-        }
+        config = _api_config(estimator, experiment, test_size, cv, scoring, max_epochs, {}, plugin_config)
         return self.execute(
             RunSpec(
                 kind="train",
                 estimator=estimator,
                 dataset=_prepare_data(X, y, estimator, test_size, random_state),
-                config=plain_config(config),
+                config=config,
                 space=None,
                 strategy="fixed",
                 n_trials=1,
@@ -200,9 +186,41 @@ class Session:
         return self.execute(spec)
 
 
-def _describe_estimator(estimator: Any) -> str:
+def _api_config(
+    estimator: Any,
+    experiment: str,
+    test_size: float | None,
+    cv: Any,
+    scoring: str | None,
+    max_epochs: int,
+    search: Mapping[str, Any],
+    plugin_config: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """The run configuration plugins see for a Python-API run, shaped like a config file's."""
     cls = estimator if isinstance(estimator, type) else type(estimator)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    params = {} if isinstance(estimator, type) else estimator.get_params(deep=False)
+    return to_plain(
+        {
+            "experiment": {"name": experiment},
+            "data": {"test_size": test_size},
+            "model": {"estimator": f"{cls.__module__}.{cls.__qualname__}", "params": _jsonable(params)},
+            "search": {
+                **search,
+                "cv": cv if isinstance(cv, int) else repr(cv),
+                "scoring": scoring,
+                "max_epochs": max_epochs,
+            },
+            "plugins": {name: dict(table) for name, table in (plugin_config or {}).items()},
+        }
+    )
+
+
+def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Estimator parameters with non-JSON values (nested estimators, callables) as their repr."""
+    plain = to_plain(dict(params))
+    return {
+        k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else repr(v) for k, v in plain.items()
+    }
 
 
 def _prepare_data(X: Any, y: Any, estimator: Any, test_size: float | None, random_state: int | None) -> datamod.Dataset:

@@ -29,8 +29,7 @@ class ProgressPlugin:
 
     @hookimpl
     def trainhooks_configure(self, config: Mapping[str, Any]) -> None:
-        search = config.get("search") or {}
-        self._total = search.get("n_trials") if config.get("search", {}).get("strategy") != "fixed" else 1
+        self._total = (config.get("search") or {}).get("n_trials")
         self._best, self._done = None, 0
 
     def _stream(self) -> TextIO:
@@ -38,7 +37,8 @@ class ProgressPlugin:
 
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
-        total = self._total if event.kind == "tune" else 1
+        if event.kind != "tune":
+            self._total = 1
         stream = self._stream()
         if stream.isatty():
             console = Console(file=stream)
@@ -51,7 +51,7 @@ class ProgressPlugin:
                 console=console,
                 transient=False,
             )
-            self._task = self._progress.add_task(event.kind, total=total, best="-")
+            self._task = self._progress.add_task(event.kind, total=self._total, best="-")
             self._progress.start()
 
     @hookimpl
