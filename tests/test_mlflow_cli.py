@@ -132,3 +132,17 @@ def test_runs_list_reads_mlflow_tracking_uri_from_the_environment(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_store.uri)
     code, out, _ = cli(capsys, "runs", "list", "--experiment", mlflow_store.experiment, "--json")
     assert code == 0 and len(json.loads(out)) == 2
+
+
+def test_unreachable_tracking_server_is_one_line_exit_1_before_any_trial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow_fixtures import free_port
+
+    config = tmp_path / "tune.toml"
+    config.write_text(CONFIG.format(experiment="unreachable"), encoding="utf-8")
+    uri = f"http://127.0.0.1:{free_port()}"
+    code, out, err = cli(capsys, "tune", str(config), "--tracking-uri", uri, *QUIET)
+    assert code == 1
+    assert err.strip() == f"error: mlflow: tracking server {uri} is unreachable: ConnectionError"
+    assert "trial" not in out
