@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 AUTOLOAD_ENV = "TRAINHOOKS_DISABLE_PLUGIN_AUTOLOAD"
 """Set to ``1`` to skip entry-point plugins (built-ins still load)."""
 
+REQUIRED_ENV = "TRAINHOOKS_REQUIRE_PLUGINS"
+"""Comma-separated plugin names an operator requires (e.g. ``rbac``): they cannot be blocked by a
+run config, the CLI or the Python API, and failing to load them is fatal."""
+
 ESSENTIAL_PLUGINS: dict[str, str] = {
     "strategies": "trainhooks.strategies:BuiltinStrategies",
 }
@@ -106,12 +110,16 @@ class PluginLoader:
     ) -> None:
         self.manager = manager
         self.blocked = set(blocked)
+        self.required = {n.strip() for n in os.environ.get(REQUIRED_ENV, "").split(",") if n.strip()}
         self.strict = strict
         self.autoload = os.environ.get(AUTOLOAD_ENV, "") not in ("1", "true", "yes") if autoload is None else autoload
         self.report: list[PluginInfo] = []
 
     def load_all(self, extra: Sequence[object] = ()) -> list[PluginInfo]:
         """Load essential and built-in plugins, entry-point plugins, then ``extra`` instances."""
+        overruled = sorted(self.blocked & self.required)
+        if overruled:
+            raise PluginLoadError(f"plugin {overruled[0]!r} is required by {REQUIRED_ENV} and cannot be disabled")
         for name, target in ESSENTIAL_PLUGINS.items():
             self._load(name, "builtin", "trainhooks", __version__, lambda t=target: _import_factory(t))
         for name, target in BUILTIN_PLUGINS.items():
@@ -122,6 +130,9 @@ class PluginLoader:
         for plugin in extra:
             name = getattr(plugin, "plugin_name", None) or type(plugin).__name__
             self._load(name, "explicit", None, None, lambda p=plugin: lambda: p)
+        missing = sorted(self.required - {info.name for info in self.report if info.status == "active"})
+        if missing:
+            raise PluginLoadError(f"plugin {missing[0]!r} is required by {REQUIRED_ENV} but is not loaded")
         return self.report
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
@@ -167,7 +178,7 @@ class PluginLoader:
         info.error = error
         where = f" (distribution {info.distribution} {info.version})" if info.distribution else ""
         message = f"plugin {info.name!r}{where} was not loaded: {error}"
-        if self.strict:
+        if self.strict or info.name in self.required:
             raise PluginLoadError(message)
         log.warning(message)
 
@@ -176,6 +187,7 @@ __all__ = [
     "AUTOLOAD_ENV",
     "BUILTIN_PLUGINS",
     "ESSENTIAL_PLUGINS",
+    "REQUIRED_ENV",
     "PluginInfo",
     "PluginLoader",
     "new_plugin_manager",

@@ -180,3 +180,13 @@ def test_signal_receivers_cannot_change_control_flow(trainhooks_session, trainho
     finally:
         signals.epoch_ended.disconnect(stop_please)
     assert result.trials[0]["epochs"] == 3 and result.trials[0]["stop_reason"] is None
+
+
+def test_an_operator_can_require_a_plugin(monkeypatch, trainhooks_session):
+    monkeypatch.setenv("TRAINHOOKS_REQUIRE_PLUGINS", "progress")
+    with pytest.raises(trainhooks.PluginLoadError, match="'progress' is required by TRAINHOOKS_REQUIRE_PLUGINS"):
+        trainhooks.Session(disable=["progress"], autoload=False)
+    assert trainhooks.Session(autoload=False).get_plugin("progress") is not None
+    monkeypatch.setenv("TRAINHOOKS_REQUIRE_PLUGINS", "not_installed")
+    with pytest.raises(trainhooks.PluginLoadError, match="'not_installed' is required .* but is not loaded"):
+        trainhooks.Session(autoload=False)
