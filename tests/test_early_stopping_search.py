@@ -350,3 +350,37 @@ search_patience = 2
     bad = run_cli("tune", str(config), *blocked)
     assert bad.returncode == 2
     assert "plugins.early_stopping.patience" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+# -- interleaved trials (process executor) -----------------------------------------------------
+
+
+def test_median_pruning_with_interleaved_trials_on_two_processes(digits: Any) -> None:
+    """Two trials run at once; each epoch is judged against the trials complete at that moment."""
+    table = {"pruner": "median", "warmup_epochs": 1, "min_trials": 2, "patience": 3}
+    result, rec, _ = search(digits, table, n_trials=8, executor="process", n_jobs=2)
+    events = sorted(rec.of(EpochEnded) + rec.of(TrialEnded), key=lambda e: e.seq)
+    assert len({e.trial_id for e in rec.of(EpochEnded)[:4]}) == 2  # the first epochs interleave two trials
+    complete: dict[int, list[float]] = {}
+    running: dict[int, list[float]] = {}
+    expected: dict[int, tuple[int, str]] = {}
+    for event in events:
+        if isinstance(event, TrialEnded):
+            scores = running.pop(event.trial_id)
+            if event.state == "complete":
+                complete[event.trial_id] = scores
+            continue
+        scores = running.setdefault(event.trial_id, [])
+        scores.append(event.metrics["score"])
+        if event.trial_id in expected:
+            continue
+        ref = [c[event.epoch - 1] for c in complete.values() if len(c) >= event.epoch]
+        stop = patience_stop(scores, 3)
+        if stop == event.epoch:
+            expected[event.trial_id] = (event.epoch, "patience")
+        elif event.epoch > 1 and len(ref) >= 2 and scores[-1] < statistics.median(ref):
+            expected[event.trial_id] = (event.epoch, "pruned_median")
+    actual = {tid: (e.epochs, e.stop_reason) for tid, e in ended(rec).items() if e.stop_reason}
+    assert actual == expected
+    assert any(reason == "pruned_median" for _, reason in expected.values())
+    assert result.summary["n_pruned"] == sum(reason == "pruned_median" for _, reason in expected.values())
