@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -81,3 +82,37 @@ def test_a_trial_that_raises_is_failed_and_not_retried() -> None:
     assert failed and all(r.error.startswith("ValueError: alpha") for r in failed)
     assert len(result.results) == 6  # no retries
     assert len({tuple(r.params.items()) for r in result.results}) == 6
+
+
+def test_a_config_file_selects_the_process_executor_from_the_command_line(run_cli, tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        """
+[data]
+dataset = "breast_cancer"
+test_size = 0.2
+
+[model]
+estimator = "sklearn.linear_model.SGDClassifier"
+params = { random_state = 0 }
+
+[search]
+strategy = "random"
+n_trials = 4
+cv = 2
+max_epochs = 2
+scoring = "accuracy"
+executor = "process"
+n_jobs = 2
+
+[search.space]
+alpha = { low = 1e-5, high = 1e-1, log = true }
+""",
+        encoding="utf-8",
+    )
+    done = run_cli("tune", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [row["trial_id"] for row in report["trials"]] == [0, 1, 2, 3]
+    assert all(row["state"] == "complete" and row["epochs"] == 2 for row in report["trials"])
+    assert report["summary"]["n_complete"] == 4 and report["summary"]["test_score"] is not None
