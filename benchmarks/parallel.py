@@ -7,6 +7,10 @@ and the median of the repetitions is compared. Times include starting the worker
 for ``process``, the whole LocalCluster for ``dask``; ``dask (running cluster)`` connects to a
 cluster started once beforehand, to show what the start-up costs.
 
+The machine is shared, so before each repetition the script also measures how much parallelism
+it can get at all: the same pure-Python CPU burn, twice in a row versus in two processes at once
+("available"). A speed-up is only as good as that ceiling.
+
     .venv/bin/python benchmarks/parallel.py            # 12 trials, 3 repetitions
     .venv/bin/python benchmarks/parallel.py --trials 8 --repeats 5
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import statistics
 import time
@@ -54,6 +59,25 @@ def search(executor: str, n_trials: int, X: Any, y: Any, **options: Any) -> tupl
     return time.perf_counter() - started, result.summary
 
 
+def _burn(n: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - started
+
+
+def available_speedup(pool: Any, n: int = 4_000_000) -> float:
+    """Two CPU burns one after the other, divided by the same two in two processes at once."""
+    started = time.perf_counter()
+    _burn(n)
+    _burn(n)
+    serial = time.perf_counter() - started
+    started = time.perf_counter()
+    pool.map(_burn, [n, n])
+    return serial / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=12)
@@ -76,8 +100,12 @@ def main() -> None:
     }
     times: dict[str, list[float]] = {name: [] for name in modes}
     summaries: dict[str, dict[str, Any]] = {}
+    ceilings: list[float] = []
+    pool = multiprocessing.get_context("forkserver").Pool(2)
     try:
         for rep in range(args.repeats):
+            ceilings.append(available_speedup(pool))
+            print(f"  repetition {rep + 1}: available parallel speed-up now {ceilings[-1]:.2f}x", flush=True)
             for name, options in modes.items():
                 options = dict(options)
                 wall, summaries[name] = search(options.pop("executor"), args.trials, X, y, **options)
@@ -85,6 +113,7 @@ def main() -> None:
                 print(f"  repetition {rep + 1}: {name:<30} {wall:6.2f} s", flush=True)
     finally:
         cluster.close()
+        pool.terminate()
 
     best = {name: s["best_score"] for name, s in summaries.items()}
     assert len(set(best.values())) == 1, f"the modes found different results: {best}"
@@ -92,7 +121,8 @@ def main() -> None:
     fit = statistics.median(s["fit_time_s"] for s in [summaries["sequential"]]) / args.trials
     print(
         f"\n{args.trials} trials, {args.rows} rows, ~{fit:.2f} s of fitting per trial, "
-        f"{os.cpu_count()} cores, median of {args.repeats}"
+        f"{os.cpu_count()} cores, median of {args.repeats}; available 2-process speed-up: "
+        f"median {statistics.median(ceilings):.2f}x (range {min(ceilings):.2f}-{max(ceilings):.2f})"
     )
     print(f"{'mode':<30} {'median s':>9} {'min s':>7} {'speed-up':>9}")
     for name, walls in times.items():

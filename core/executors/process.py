@@ -125,7 +125,7 @@ class ProcessExecutor:
             self._ctx.set_forkserver_preload(PRELOAD)
         self._workers: list[_Worker] = [_Worker(self._ctx) for _ in range(self.slots)]
         self._queue: deque[TrialTask] = deque()
-        self._lost: deque[TrialResult] = deque()
+        self._ready: deque[TrialResult] = deque()
 
     def submit(self, task: TrialTask) -> None:
         self._queue.append(task)
@@ -144,8 +144,12 @@ class ProcessExecutor:
                         worker.send(("data", key, (task.X, task.y, task.folds)))
                         worker.data_key = key
                     worker.send(("task", key, without_data(task)))
-                except (OSError, ValueError):  # died between tasks
+                except OSError:  # the worker died between tasks
                     self._replace(worker)
+                except Exception as exc:  # the task or data cannot be pickled: a failed trial, not retried
+                    worker.task = None
+                    error = f"{type(exc).__name__}: cannot send the trial to a worker process: {exc}"
+                    self._ready.append(TrialResult(task.trial_id, dict(task.params), "failed", error=error))
 
     def _replace(self, worker: _Worker) -> None:
         """Report the dead worker's trial as lost and start a fresh worker in its place."""
@@ -155,13 +159,13 @@ class ProcessExecutor:
         worker.stop()
         self._workers[self._workers.index(worker)] = _Worker(self._ctx)
         if task is not None:
-            self._lost.append(worker_lost(task, detail, worker.epochs))
+            self._ready.append(worker_lost(task, detail, worker.epochs))
 
     def next_result(self, on_epoch: Any) -> TrialResult:
         """Block until a trial finishes (or its worker dies), answering epoch reports meanwhile."""
         while True:
-            if self._lost:
-                result = self._lost.popleft()
+            if self._ready:  # lost or unsendable trials, reported without waiting
+                result = self._ready.popleft()
                 self._dispatch()
                 return result
             busy = [w for w in self._workers if w.task is not None]
