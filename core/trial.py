@@ -145,24 +145,44 @@ def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) ->
         result.fit_time_s += time.perf_counter() - tick
         fold_scores = [float(scorer(t.est, X_va, y_va)) for t, (_, _, X_va, y_va) in zip(trainers, splits, strict=True)]
         result.epochs = epoch
-        if not all(math.isfinite(s) for s in fold_scores):
-            result.state = "failed"
-            result.error = f"score is not finite at epoch {epoch}: {fold_scores}"
-            return
-        metrics = {
-            "score": float(np.mean(fold_scores)),
-            "score_std": float(np.std(fold_scores)),
-            "fold_scores": fold_scores,
-        }
+        finite = all(math.isfinite(s) for s in fold_scores)
+        with np.errstate(invalid="ignore"):
+            metrics = {
+                "score": float(np.mean(fold_scores)),
+                "score_std": float(np.std(fold_scores)),
+                "fold_scores": fold_scores,
+            }
         result.history.append(metrics)
-        _use_epoch(result, epoch)
+        if finite:
+            _use_epoch(result, epoch)
         decision = channel.report(task.trial_id, epoch, metrics)
+        if not finite:
+            _end_non_finite(result, epoch, fold_scores, decision)
+            return
         if decision is not None:
             result.stop_reason = decision.reason
             result.state = "pruned" if decision.prune else "complete"
             if decision.use_epoch is not None and 1 <= decision.use_epoch <= epoch:
                 _use_epoch(result, decision.use_epoch)
             return
+
+
+def _end_non_finite(result: TrialResult, epoch: int, fold_scores: list[float], decision: StopDecision | None) -> None:
+    """End a trial whose score is not finite at ``epoch``.
+
+    It fails, unless a plugin's decision restores an earlier epoch (``use_epoch``: the trial is then
+    "complete" with that epoch's scores) or prunes it. Either way the non-finite score is never the
+    trial's score, so it never reaches the optimizer.
+    """
+    restore = decision.use_epoch if decision is not None else None
+    if decision is not None and restore is not None and 1 <= restore < epoch:  # earlier epochs were all finite
+        result.state, result.stop_reason = "complete", decision.reason
+        _use_epoch(result, restore)
+    elif decision is not None and decision.prune:
+        result.state, result.stop_reason = "pruned", decision.reason
+    else:
+        result.state = "failed"
+        result.error = f"score is not finite at epoch {epoch}: {fold_scores}"
 
 
 def _use_epoch(result: TrialResult, epoch: int) -> None:
