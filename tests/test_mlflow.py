@@ -349,3 +349,36 @@ def test_tracking_failure_mid_run_is_isolated_and_noted(mlflow_db_template: Path
         con.execute("ALTER TABLE metrics_gone RENAME TO metrics")
     (parent,) = store.parents()
     assert len(store.children(parent.info.run_id)) <= 2  # trials 0 and 1 at most
+
+
+def test_train_logs_one_parent_with_one_trial(mlflow_store: Store) -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    session = make_session(EventRecorder(), builtins=("mlflow",))
+    result = session.train(
+        LogisticRegression(max_iter=200),
+        X[:200],
+        y[:200],
+        cv=3,
+        test_size=0.25,
+        experiment=mlflow_store.experiment,
+        plugin_config=mlflow_store.plugin_config(),
+    )
+    (parent,) = mlflow_store.parents()
+    assert parent.data.tags["trainhooks.kind"] == "train"
+    assert parent.data.tags["trainhooks.strategy"] == "fixed"
+    assert parent.info.status == "FINISHED"
+    (child,) = mlflow_store.children(parent.info.run_id)
+    assert child.data.metrics["score"] == pytest.approx(result.best_score)
+    assert parent.data.metrics["test_score"] == pytest.approx(result.test_score)
+
+
+def test_a_refused_run_writes_nothing(mlflow_store: Store) -> None:
+    from trainhooks import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        run_tune(mlflow_store, Deny("run.tune"), settings={"register_as": "never"})
+    assert mlflow_store.runs() == []
+    assert mlflow_store.client.get_experiment_by_name(mlflow_store.experiment) is None
