@@ -384,3 +384,28 @@ def test_median_pruning_with_interleaved_trials_on_two_processes(digits: Any) ->
     assert actual == expected
     assert any(reason == "pruned_median" for _, reason in expected.values())
     assert result.summary["n_pruned"] == sum(reason == "pruned_median" for _, reason in expected.values())
+
+
+# -- loading and train runs --------------------------------------------------------------------
+
+
+def test_loaded_by_default_as_a_builtin_with_its_hooks() -> None:
+    from trainhooks import Session
+
+    info = next(i for i in Session(autoload=False).plugin_report if i.name == "early_stopping")
+    assert (info.source, info.status) == ("builtin", "active")
+    assert {"trainhooks_should_stop_trial", "trainhooks_should_stop_search", "trainhooks_configure"} <= set(info.hooks)
+
+
+def test_train_run_stops_early_and_refits_the_best_epoch(digits: Any) -> None:
+    recorder = EventRecorder()
+    session = make_session(recorder, builtins=("early_stopping",))
+    X, y = digits
+    model = SGDClassifier(random_state=0, learning_rate="adaptive", eta0=0.5)
+    table = {"patience": 2, "restore_best": True}
+    result = session.train(model, X, y, cv=3, max_epochs=30, plugin_config={"early_stopping": table})
+    scores = [e.metrics["score"] for e in recorder.of(EpochEnded)]
+    row = result.trials[0]
+    assert row["stop_reason"] == "patience" and row["epochs"] == len(scores) < 30
+    assert row["best_epoch"] == int(np.argmax(scores)) + 1 and result.best_score == max(scores)
+    assert recorder.of(ModelFitted)[0].epochs == row["best_epoch"]
