@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from sklearn.linear_model import SGDClassifier
-from test_parallel_support import FragileSGD, StopTrial, assert_run_order, data, table
+from test_parallel_support import FragileSGD, ScriptedStrategies, StopTrial, assert_run_order, data, table
 
 from trainhooks import RunResult
 from trainhooks.testing import EventRecorder, make_session
@@ -116,3 +116,36 @@ alpha = { low = 1e-5, high = 1e-1, log = true }
     assert [row["trial_id"] for row in report["trials"]] == [0, 1, 2, 3]
     assert all(row["state"] == "complete" and row["epochs"] == 2 for row in report["trials"])
     assert report["summary"]["n_complete"] == 4 and report["summary"]["test_score"] is not None
+
+
+def test_a_strategy_with_ask_many_runs_in_batches_told_in_trial_order() -> None:
+    points = [{"alpha": a, "delay_s": d} for a, d in [(1e-4, 0.6), (1e-3, 0.0), (1e-2, 0.0), (1e-1, 0.0), (1e-5, 0.0)]]
+    strategies = ScriptedStrategies(points)
+    recorder = EventRecorder()
+    result = tune(
+        recorder, strategies, estimator=FragileSGD(), strategy="scripted_batch", executor="process", n_jobs=2,
+        n_trials=5, max_epochs=2,
+    )  # fmt: skip
+
+    assert [r.state for r in result.results] == ["complete"] * 5
+    told = [params for call, params in strategies.calls if call == "tell"]
+    assert [call for call, _ in strategies.calls] == ["ask_many", "tell", "tell"] * 2 + ["ask_many", "tell"]
+    assert told == points  # trial 1 finished before the slow trial 0, yet 0 was told first
+    ended = [e.trial_id for e in recorder.of("trial-ended")]
+    assert ended[:2] == [1, 0]
+
+
+def test_a_strategy_without_ask_many_refills_free_slots_and_is_told_in_trial_order() -> None:
+    points = [{"alpha": a, "delay_s": d} for a, d in [(1e-4, 0.6), (1e-3, 0.0), (1e-2, 0.0), (1e-1, 0.0)]]
+    strategies = ScriptedStrategies(points)
+    recorder = EventRecorder()
+    tune(
+        recorder, strategies, estimator=FragileSGD(), strategy="scripted", executor="process", n_jobs=2,
+        n_trials=4, max_epochs=2,
+    )  # fmt: skip
+
+    told = [params for call, params in strategies.calls if call == "tell"]
+    assert told == points
+    # trial 2 started while the slow trial 0 was still running: a free slot is refilled at once
+    names = [(e.name, e.trial_id) for e in recorder.events if e.name in ("trial-started", "trial-ended")]
+    assert names.index(("trial-started", 2)) < names.index(("trial-ended", 0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -33,6 +34,7 @@ class FragileSGD(ClassifierMixin, BaseEstimator):
         atomically and SIGKILLs its own process (a worker dying mid-trial). Later trials see the
         file and train normally, so exactly one worker dies per search.
     :param raise_if_alpha_above: a trial with a larger ``alpha`` raises ``ValueError`` at epoch 1.
+    :param delay_s: sleep this long in every epoch (to make one trial finish after another).
     """
 
     def __init__(
@@ -41,11 +43,13 @@ class FragileSGD(ClassifierMixin, BaseEstimator):
         die_marker: str | None = None,
         die_at: int = 2,
         raise_if_alpha_above: float | None = None,
+        delay_s: float = 0.0,
     ) -> None:
         self.alpha = alpha
         self.die_marker = die_marker
         self.die_at = die_at
         self.raise_if_alpha_above = raise_if_alpha_above
+        self.delay_s = delay_s
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> FragileSGD:
         self.epochs_ = getattr(self, "epochs_", 0) + 1
@@ -58,6 +62,7 @@ class FragileSGD(ClassifierMixin, BaseEstimator):
                 pass
             else:
                 os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(self.delay_s)
         if not hasattr(self, "model_"):
             self.model_ = SGDClassifier(alpha=self.alpha, random_state=0)
         self.model_.partial_fit(X, y, classes=classes)
@@ -85,6 +90,43 @@ class StopTrial:
         if event.trial_id == self.trial_id and event.epoch == self.epoch:
             return StopDecision("test-stop", prune=True)
         return None
+
+
+class ScriptedStrategy:
+    """A strategy plugin's strategy that proposes a fixed list of points and records every call."""
+
+    def __init__(self, points: list[dict[str, Any]], calls: list[tuple[str, Any]], batch: bool) -> None:
+        self.points = list(points)
+        self.calls = calls
+        if batch:
+            self.ask_many = self._ask_many
+
+    def ask(self) -> dict[str, Any] | None:
+        self.calls.append(("ask", None))
+        return self.points.pop(0) if self.points else None
+
+    def _ask_many(self, n: int) -> list[dict[str, Any]]:
+        self.calls.append(("ask_many", n))
+        taken, self.points = self.points[:n], self.points[n:]
+        return taken
+
+    def tell(self, params: Any, score: float | None) -> None:
+        self.calls.append(("tell", dict(params)))
+
+
+class ScriptedStrategies:
+    """A plugin registering ``scripted`` (one point per call, told in order) and ``scripted_batch``."""
+
+    def __init__(self, points: list[dict[str, Any]]) -> None:
+        self.points = points
+        self.calls: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def trainhooks_register_strategies(self) -> dict[str, Any]:
+        def make(batch: bool) -> Any:
+            return lambda space, **_: ScriptedStrategy(self.points, self.calls, batch)
+
+        return {"scripted": make(False), "scripted_batch": make(True)}
 
 
 def assert_run_order(events: list[Any]) -> dict[int, list[Any]]:
