@@ -34,6 +34,14 @@ def artifact_text(store: Store, run_id: str, path: str, dst: Path) -> str:
     return Path(store.client.download_artifacts(run_id, path, str(dst))).read_text(encoding="utf-8")
 
 
+def _read_toml(path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 def features() -> Any:
     from sklearn.datasets import load_breast_cancer
 
@@ -77,7 +85,8 @@ def test_tune_logs_parent_children_metrics_artifacts_and_model(mlflow_store: Sto
     dst = tmp_path / "downloads"
     table = list(csv.DictReader(io.StringIO(artifact_text(mlflow_store, parent.info.run_id, "trials.csv", dst))))
     summary = json.loads(artifact_text(mlflow_store, parent.info.run_id, "summary.json", dst))
-    config = json.loads(artifact_text(mlflow_store, parent.info.run_id, "config.json", dst))
+    artifact_text(mlflow_store, parent.info.run_id, "config.toml", dst)
+    config = _read_toml(dst / "config.toml")
     assert [int(r["trial_id"]) for r in table] == [0, 1, 2, 3]
     assert float(table[0]["mean_test_score"]) == pytest.approx(result.trials[0]["mean_test_score"])
     assert summary["best_trial_id"] == result.summary["best_trial_id"]

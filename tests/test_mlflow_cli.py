@@ -146,3 +146,17 @@ def test_unreachable_tracking_server_is_one_line_exit_1_before_any_trial(
     assert code == 1
     assert err.strip() == f"error: mlflow: tracking server {uri} is unreachable: ConnectionError"
     assert "trial" not in out
+
+
+def test_the_logged_config_toml_runs_again(
+    mlflow_store: Store, two_runs: list[dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trainhooks import load_config
+
+    parent = next(p for p in mlflow_store.parents() if p.data.tags["trainhooks.run_id"] == two_runs[1]["run_id"])
+    logged = Path(mlflow_store.client.download_artifacts(parent.info.run_id, "config.toml", str(tmp_path)))
+    config = load_config(logged)
+    assert config.search.n_trials == 2 and config.experiment.tracking_uri == mlflow_store.uri
+    code, out, err = cli(capsys, "tune", str(logged), "--json", *QUIET)
+    assert code == 0, err
+    assert json.loads(out)["summary"]["best_score"] == pytest.approx(two_runs[1]["summary"]["best_score"])

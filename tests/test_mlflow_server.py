@@ -55,7 +55,7 @@ def test_full_tune_logs_the_same_tree_to_a_tracking_server(mlflow_server: Mlflow
         assert sorted(m.step for m in store.client.get_metric_history(child.info.run_id, "epoch_score")) == [1, 2, 3]
 
     names = {f.path for f in store.client.list_artifacts(parent.info.run_id)}
-    assert {"trials.csv", "summary.json", "config.json"} <= names
+    assert {"trials.csv", "summary.json", "config.toml"} <= names
     table = Path(store.client.download_artifacts(parent.info.run_id, "trials.csv", str(tmp_path))).read_text()
     assert len(list(csv.DictReader(io.StringIO(table)))) == 4
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import _layout as layout
 from ._client import log_batch, param_value
+from ._toml import dumps as toml_dumps
 
 
 class RunTreeWriter:
@@ -66,7 +67,7 @@ class RunTreeWriter:
         ended_ms: int,
         error: str | None = None,
     ) -> None:
-        """Summary metrics and tags, the artifacts (trials CSV, summary JSON, config), then the status."""
+        """Summary metrics and tags, the artifacts (trials CSV, summary JSON, config TOML), then the status."""
         from mlflow.entities import Metric, RunTag
 
         assert self.parent_id is not None
@@ -83,7 +84,7 @@ class RunTreeWriter:
         with tempfile.TemporaryDirectory(prefix="trainhooks-mlflow-") as tmp:
             folder = Path(tmp)
             (folder / "trials.csv").write_text(layout.trials_csv(records), encoding="utf-8")
-            (folder / "config.json").write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
+            (folder / "config.toml").write_text(toml_dumps(config), encoding="utf-8")
             if summary is not None:
                 (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
             self.client.log_artifacts(self.parent_id, str(folder))
