@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from trainhooks.hooks import TrialEnded
@@ -72,3 +74,15 @@ def test_best_run_per_metric_knows_which_way_is_better() -> None:
     assert best_runs({"a": 4, "b": 2}, "n_trials") == []
     assert best_runs({"a": 0.9, "b": 0.9}, "best_score") == []
     assert best_runs({"a": 0.9, "b": None}, "best_score") == []
+
+
+def test_config_toml_reads_back_as_the_same_configuration(tmp_path) -> None:
+    from trainhooks import load_config
+    from trainhooks.plugins.mlflow._toml import dumps
+
+    original = load_config(Path(__file__).resolve().parent.parent / "examples" / "quickstart.toml").to_plain()
+    original["plugins"]["mlflow"] = {"register_as": "a model", "min_improvement": 0.01, "log_trials": "top_k"}
+    original["experiment"]["name"] = 'quotes "and" üñïcode'
+    path = tmp_path / "config.toml"
+    path.write_text(dumps(original), encoding="utf-8")
+    assert load_config(path).to_plain() == original
