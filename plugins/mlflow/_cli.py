@@ -60,7 +60,7 @@ def list_command(experiment: str | None, limit: int, as_json: bool, tracking_uri
 def compare_command(runs: Sequence[str], as_json: bool, tracking_uri: str | None) -> None:
     """Params and metrics of runs side by side; differing params highlighted, best per metric marked.
 
-    RUN is an MLflow run id or a trainhooks run id (or an unambiguous prefix of either).
+    RUN is an MLflow run id, or a trainhooks run id or an unambiguous prefix of it.
     """
     from ._render import print_comparison, print_json
 

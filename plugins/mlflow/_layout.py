@@ -95,14 +95,12 @@ def parent_params(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def epoch_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The numbers of one ``epoch-ended`` event, prefixed ``epoch_`` (fold scores as ``epoch_fold<i>_score``)."""
-    values: dict[str, float] = {}
-    for key, value in metrics.items():
-        if key == "fold_scores":
-            values.update({f"epoch_fold{i}_score": v for i, v in enumerate(value) if finite(v)})
-        elif finite(value):
-            values[f"epoch_{key}"] = float(value)
-    return values
+    """The scalar numbers of one ``epoch-ended`` event, prefixed ``epoch_``.
+
+    Per-fold scores are logged once, at the end of the trial (``fold<i>_score``), not per epoch:
+    they would triple the rows MLflow writes for little use.
+    """
+    return {f"epoch_{key}": float(value) for key, value in metrics.items() if finite(value)}
 
 
 def final_metrics(ended: TrialEnded) -> dict[str, float]:
