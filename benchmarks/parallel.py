@@ -11,7 +11,7 @@ The machine is shared, so before each repetition the script also measures how mu
 it can get at all: the same pure-Python CPU burn, twice in a row versus in two processes at once
 ("available"). A speed-up is only as good as that ceiling.
 
-    .venv/bin/python benchmarks/parallel.py            # 12 trials, 3 repetitions
+    .venv/bin/python benchmarks/parallel.py            # 24 trials, 3 repetitions
     .venv/bin/python benchmarks/parallel.py --trials 8 --repeats 5
 """
 
@@ -80,7 +80,7 @@ def available_speedup(pool: Any, n: int = 4_000_000) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--trials", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1500)
     args = parser.parse_args()
