@@ -391,3 +391,17 @@ def test_a_refused_run_writes_nothing(mlflow_store: Store) -> None:
         run_tune(mlflow_store, Deny("run.tune"), settings={"register_as": "never"})
     assert mlflow_store.runs() == []
     assert mlflow_store.client.get_experiment_by_name(mlflow_store.experiment) is None
+
+
+def test_trials_in_worker_processes_log_the_same_tree(mlflow_store: Store) -> None:
+    """Two trials at a time in a process pool: events interleave, the driver still writes each trial whole."""
+    result = run_tune(mlflow_store, n_trials=4, executor="process", n_jobs=2)
+    (parent,) = mlflow_store.parents()
+    assert parent.info.status == "FINISHED"
+    children = mlflow_store.children(parent.info.run_id)
+    assert len(children) == 4
+    for child, row in zip(children, result.trials, strict=True):
+        assert child.info.status == "FINISHED"
+        assert child.data.metrics["score"] == pytest.approx(row["mean_test_score"])
+        history = mlflow_store.client.get_metric_history(child.info.run_id, "epoch_score")
+        assert sorted(m.step for m in history) == list(range(1, row["epochs"] + 1))
