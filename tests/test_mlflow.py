@@ -65,6 +65,8 @@ def test_tune_logs_parent_children_metrics_artifacts_and_model(mlflow_store: Sto
     assert len(tags["trainhooks.config_digest"]) == 16
     assert tags["trainhooks.version"]
     assert params["estimator"].endswith("SGDClassifier")
+    assert params["model.random_state"] == "0" and params["model.loss"] == "hinge"  # fixed estimator params
+    assert "model.alpha" not in params  # searched, so not a fixed param
     assert params["search.n_trials"] == "4" and params["search.cv"] == "3"
     assert "space.alpha" in params and "space.penalty" in params
     assert metrics["best_score"] == pytest.approx(result.best_score)

@@ -83,12 +83,12 @@ def parent_tags(run_id: str, kind: str, config: Mapping[str, Any]) -> dict[str, 
 
 
 def parent_params(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The fixed estimator params and the search settings (the space as one param per dimension)."""
+    """The fixed estimator params (searched ones left out) and the search settings (one param per dimension)."""
     model = config.get("model") or {}
     search = dict(config.get("search") or {})
     space = search.pop("space", None) or {}
     params: dict[str, Any] = {"estimator": model.get("estimator")}
-    params.update({f"model.{k}": v for k, v in (model.get("params") or {}).items()})
+    params.update({f"model.{k}": v for k, v in (model.get("params") or {}).items() if k not in space})
     params.update({f"search.{k}": v for k, v in search.items() if v is not None})
     params.update({f"space.{k}": v for k, v in space.items()})
     return params
