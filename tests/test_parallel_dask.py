@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import distributed  # imported before any dask.config.set, which would drop its defaults on exit
 import psutil
 import pytest
 from sklearn.linear_model import SGDClassifier
@@ -159,3 +160,14 @@ def test_an_unreachable_scheduler_is_a_one_line_config_error() -> None:
         tune(EventRecorder(), executor="dask", dask_address="tcp://127.0.0.1:9", n_jobs=2)
     message = str(info.value)
     assert message.startswith("search.dask_address: cannot connect to 'tcp://127.0.0.1:9'") and "\n" not in message
+
+
+def test_a_cluster_without_workers_is_a_one_line_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trainhooks.executors.dask as dask_executor
+
+    monkeypatch.setattr(dask_executor, "WORKER_WAIT_S", 2.0)  # instead of a minute
+    cluster = distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None)
+    with cluster, pytest.raises(ConfigError) as info:
+        tune(EventRecorder(), executor="dask", dask_address=cluster.scheduler_address, n_jobs=2)
+    message = str(info.value)
+    assert message.startswith("search.dask_address: the cluster at ") and message.endswith("has no workers")

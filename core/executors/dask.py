@@ -37,6 +37,9 @@ from .common import data_key, decode_decision, encode_decision, with_data, witho
 REPLY_TIMEOUT_S = 600.0
 """How long a worker waits for the driver's answer to an epoch report before giving up."""
 
+WORKER_WAIT_S = 60.0
+"""How long to wait for a cluster to have at least one worker before giving up."""
+
 ABORT = "abort"
 STOP = "stop"
 
@@ -131,11 +134,13 @@ class DaskExecutor:
                 self._client = Client(address)  # waits distributed.comm.timeouts.connect (30 s)
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(f"search.dask_address: cannot connect to {address!r}: {exc}") from None
-        try:  # import the trial engine on every worker now, in parallel, rather than in the first trials
-            self._client.run(_warm_up)
-        except ImportError as exc:
+        try:
+            self._client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+            self._client.run(_warm_up)  # load the trial engine on every worker now, not in the first trials
+        except (ImportError, TimeoutError) as exc:
             self.close_client()
-            raise ConfigError(f"search.dask_address: the Dask workers cannot import trainhooks: {exc}") from None
+            why = "has no workers" if isinstance(exc, TimeoutError) else f"has workers without trainhooks: {exc}"
+            raise ConfigError(f"search.dask_address: the cluster at {address!r} {why}") from None
         self._prefix = f"trainhooks-{uuid.uuid4().hex}"
         self._reports = Queue(f"{self._prefix}-reports", client=self._client)
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
