@@ -36,7 +36,7 @@ def _finite(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    """Strict JSON on stdout (one document)."""
+    """Strict JSON on stdout (one document; NaN and infinity become null). Plugin commands use it too."""
     sys.stdout.write(json.dumps(_finite(data), indent=2, default=_json_default) + "\n")
     sys.stdout.flush()
 

@@ -44,7 +44,9 @@ def runs_group() -> None:
 @_uri_option
 def list_command(experiment: str | None, limit: int, as_json: bool, tracking_uri: str | None) -> None:
     """Recent trainhooks runs, newest first: best score, strategy, trials and state."""
-    from ._render import print_json, print_run_list
+    from trainhooks.cli.output import print_json
+
+    from ._render import print_run_list
 
     rows = list_rows(_client(tracking_uri), experiment=experiment, limit=limit)
     if as_json:
@@ -62,7 +64,9 @@ def compare_command(runs: Sequence[str], as_json: bool, tracking_uri: str | None
 
     RUN is an MLflow run id, or a trainhooks run id or an unambiguous prefix of it.
     """
-    from ._render import print_comparison, print_json
+    from trainhooks.cli.output import print_json
+
+    from ._render import print_comparison
 
     if len(runs) < 2:
         raise ConfigError("runs compare: give at least two runs")

@@ -1,10 +1,7 @@
-"""Printing ``runs list`` / ``runs compare`` for people (rich tables) and programs (JSON)."""
+"""Printing ``runs list`` / ``runs compare`` for people (rich tables); JSON goes through the core's print_json."""
 
 from __future__ import annotations
 
-import json
-import math
-import sys
 from typing import Any
 
 from rich.console import Console
@@ -12,21 +9,6 @@ from rich.table import Table
 
 DIFF_MARK = "≠"
 BEST_MARK = "*"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def print_json(data: Any) -> None:
-    """Strict JSON (no NaN) on stdout."""
-    sys.stdout.write(json.dumps(_plain(data), indent=2, default=str) + "\n")
 
 
 def _console() -> Console:
@@ -96,4 +78,4 @@ def print_comparison(comparison: dict[str, Any]) -> None:
     console.print(metrics)
 
 
-__all__ = ["print_comparison", "print_json", "print_run_list"]
+__all__ = ["print_comparison", "print_run_list"]
