@@ -74,7 +74,8 @@ def scheduler_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p))
     log = (workdir / "cluster.log").open("w")
     common = {"env": env, "cwd": workdir, "stdout": log, "stderr": subprocess.STDOUT}
-    scheduler_args = ["--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
+    local = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]  # every socket on loopback
+    scheduler_args = [*local, "--port", "0", "--scheduler-file", str(scheduler_file)]
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", *scheduler_args], **common)
     workers = None
     try:
@@ -84,7 +85,7 @@ def scheduler_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
-        worker_args = [address, "--nworkers", "2", "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
+        worker_args = [address, "--nworkers", "2", "--nthreads", "1", *local]
         workers = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", *worker_args], **common)
         with Client(address) as client:
             client.wait_for_workers(2, timeout=120)
@@ -166,7 +167,10 @@ def test_a_cluster_without_workers_is_a_one_line_config_error(monkeypatch: pytes
     import trainhooks.executors.dask as dask_executor
 
     monkeypatch.setattr(dask_executor, "WORKER_WAIT_S", 2.0)  # instead of a minute
-    cluster = distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    )  # fmt: skip
     with cluster, pytest.raises(ConfigError) as info:
         tune(EventRecorder(), executor="dask", dask_address=cluster.scheduler_address, n_jobs=2)
     message = str(info.value)
