@@ -149,3 +149,19 @@ def test_a_strategy_without_ask_many_refills_free_slots_and_is_told_in_trial_ord
     # trial 2 started while the slow trial 0 was still running: a free slot is refilled at once
     names = [(e.name, e.trial_id) for e in recorder.events if e.name in ("trial-started", "trial-ended")]
     assert names.index(("trial-started", 2)) < names.index(("trial-ended", 0))
+
+
+def test_early_stopping_in_workers_stops_the_same_trials_at_the_same_epochs_every_time() -> None:
+    def run() -> RunResult:
+        X, y = data()
+        session = make_session(EventRecorder(), builtins=["early_stopping"])
+        return session.tune(
+            SGDClassifier(random_state=0), SPACE, X, y, strategy="random", n_trials=6, cv=2, max_epochs=12,
+            scoring="accuracy", executor="process", n_jobs=2,
+            plugin_config={"early_stopping": {"patience": 2, "min_delta": 0.01}},
+        )  # fmt: skip
+
+    first, second = run(), run()
+    assert table(first) == table(second)
+    assert any(row["epochs"] < 12 and row["stop_reason"] for row in first.trials)  # some trials stopped early
+    assert [row["stop_reason"] for row in first.trials] == [row["stop_reason"] for row in second.trials]
