@@ -18,11 +18,16 @@ A trial whose worker was lost is not told; its retry (a new trial id) is told in
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from trainhooks.hooks import Strategy
 
 from .trial import TrialResult
+
+
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=repr)
 
 
 class SearchPlan:
@@ -37,6 +42,7 @@ class SearchPlan:
         self.exhausted = False
         self._untold: list[int] = []  # trial ids started and not yet told, ascending
         self._finished: dict[int, TrialResult] = {}
+        self._asked_points: set[str] = set()
 
     @property
     def done_asking(self) -> bool:
@@ -51,6 +57,11 @@ class SearchPlan:
                 return []
             n = min(self.slots, self.n_trials - self.asked)
             points = [p for p in self.strategy.ask_many(n) if p is not None]  # type: ignore[attr-defined]
+            if any(_key(p) in self._asked_points for p in points):
+                # a repeat means the optimizer learned nothing since (e.g. every trial so far failed
+                # and skopt kept its cached batch): ask point by point, which draws fresh points
+                points = [p for p in (self.strategy.ask() for _ in range(n)) if p is not None]
+            self._asked_points.update(_key(p) for p in points)
             if not points:
                 self.exhausted = True
             self.asked += len(points)

@@ -165,3 +165,12 @@ def test_early_stopping_in_workers_stops_the_same_trials_at_the_same_epochs_ever
     assert table(first) == table(second)
     assert any(row["epochs"] < 12 and row["stop_reason"] for row in first.trials)  # some trials stopped early
     assert [row["stop_reason"] for row in first.trials] == [row["stop_reason"] for row in second.trials]
+
+
+def test_parallel_bayes_does_not_repeat_a_batch_when_every_trial_so_far_failed() -> None:
+    result = tune(
+        EventRecorder(), estimator=FragileSGD(raise_if_alpha_above=0.0), strategy="bayes", executor="process",
+        n_jobs=2, n_trials=6,
+    )  # fmt: skip
+    assert [r.state for r in result.results] == ["failed"] * 6
+    assert len({r.params["alpha"] for r in result.results}) == 6  # six different points, not one batch thrice
