@@ -7,6 +7,7 @@ for a given seed and number of slots, however the trials' finishing times interl
 - A strategy with ``ask_many(n)`` (the built-in ``bayes``, constant liar) runs in synchronous
   batches when there is more than one slot: ask ``n = slots`` points, run them all, then tell them
   in trial-id order and ask the next batch. The optimizer sees exactly the same history every time.
+  A batch that would repeat points already asked (nothing was told yet) is asked point by point.
 - Any other strategy is asked one point per free slot as slots free up, and results are told in
   trial-id order (a finished trial waits until every lower id has been told). Grid and random
   search propose points independently of results, so their searches are reproducible too; a
