@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from sklearn.linear_model import SGDClassifier
 from test_parallel_support import FragileSGD, ScriptedStrategies, StopTrial, assert_run_order, data, table
 
@@ -174,3 +175,29 @@ def test_parallel_bayes_does_not_repeat_a_batch_when_every_trial_so_far_failed()
     )  # fmt: skip
     assert [r.state for r in result.results] == ["failed"] * 6
     assert len({r.params["alpha"] for r in result.results}) == 6  # six different points, not one batch thrice
+
+
+@pytest.mark.slow
+def test_mlflow_in_the_driver_logs_every_parallel_trial_with_its_full_epoch_history(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    X, y = data()
+    session = make_session(EventRecorder(), StopTrial(trial_id=1, epoch=2), builtins=["mlflow"])
+    result = session.tune(
+        SGDClassifier(random_state=0), SPACE, X, y, n_trials=4, cv=2, max_epochs=3, scoring="accuracy",
+        executor="process", n_jobs=2, experiment="parallel",
+        plugin_config={"mlflow": {"tracking_uri": uri, "log_model": False}},
+    )  # fmt: skip
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("parallel")
+    runs = client.search_runs([experiment.experiment_id])
+    trials = {int(r.data.tags["trainhooks.trial_id"]): r for r in runs if "trainhooks.trial_id" in r.data.tags}
+    assert sorted(trials) == [0, 1, 2, 3]
+    for trial_id, run in trials.items():
+        history = client.get_metric_history(run.info.run_id, "epoch_score")
+        expected = result.results[trial_id]
+        assert [m.step for m in sorted(history, key=lambda m: m.step)] == list(range(1, expected.epochs + 1))
+        assert run.data.tags["trainhooks.state"] == expected.state
+    assert trials[1].data.tags["trainhooks.state"] == "pruned"
