@@ -16,7 +16,7 @@ from ..markers import hookspec
 def trainhooks_should_stop_trial(event: EpochEnded) -> StopDecision | None:
     """Asked after every ``epoch-ended``: should this trial stop now?
 
-    The decision reaches the trial by its next epoch, wherever it runs.
+    The trial stops at this epoch, wherever it runs (the built-in executors wait for the answer).
 
     :param event: the ``epoch-ended`` event just sent to the notification hooks.
     :return: a :class:`~trainhooks.hooks.StopDecision` (``prune=True`` marks the trial "pruned",
