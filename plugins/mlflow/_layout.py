@@ -18,27 +18,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainhooks import __version__
+from trainhooks import SUMMARY_KEYS, __version__
 from trainhooks.hooks import TrialEnded
 
 TAG_PREFIX = "trainhooks."
 PARENT_TAG = "mlflow.parentRunId"
 
-SUMMARY_METRICS = (
-    "best_score",
-    "test_score",
-    "median",
-    "std",
-    "min",
-    "max",
-    "n_trials",
-    "n_complete",
-    "n_pruned",
-    "n_failed",
-    "wall_time_s",
-    "fit_time_s",
+SUMMARY_METRICS = tuple(
+    key for key in SUMMARY_KEYS if key not in ("best_params", "best_trial_id", "strategy", "scoring", "stop_reason")
 )
-"""Summary keys logged as metrics of the parent run."""
+"""Summary keys logged as metrics of the parent run: every numeric one except the trial id."""
 
 
 @dataclass
