@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -341,9 +342,19 @@ def test_tracking_failure_mid_run_is_isolated_and_noted(mlflow_db_template: Path
         @hookimpl(trylast=True)
         def trainhooks_on_trial_end(self, event: Any) -> None:
             if event.trial_id == 1:
+                wait_for_parent_run()  # the plugin writes in the background; break the store after that
                 with sqlite3.connect(db) as con:
                     con.execute("ALTER TABLE runs RENAME TO runs_gone")
                     con.execute("ALTER TABLE metrics RENAME TO metrics_gone")
+
+    def wait_for_parent_run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db) as con:
+                if con.execute("SELECT count(*) FROM runs").fetchone()[0]:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("the mlflow plugin never created the parent run")
 
     db = tmp_path / "own.db"
     shutil.copyfile(mlflow_db_template, db)
