@@ -188,5 +188,5 @@ def test_an_operator_can_require_a_plugin(monkeypatch, trainhooks_session):
         trainhooks.Session(disable=["progress"], autoload=False)
     assert trainhooks.Session(autoload=False).get_plugin("progress") is not None
     monkeypatch.setenv("TRAINHOOKS_REQUIRE_PLUGINS", "not_installed")
-    with pytest.raises(trainhooks.PluginLoadError, match="'not_installed' is required .* but is not loaded"):
+    with pytest.raises(trainhooks.PluginLoadError, match=r"'not_installed' is required .* but is not loaded"):
         trainhooks.Session(autoload=False)
