@@ -17,24 +17,14 @@ import dask
 import distributed  # imported before any dask.config.set, which would drop its defaults on exit
 import psutil
 import pytest
-from sklearn.linear_model import SGDClassifier
-from test_parallel_support import FragileSGD, StopTrial, assert_run_order, data, table
+from test_parallel_support import FragileSGD, StopTrial, assert_run_order, table, tune
 
-from trainhooks import ConfigError, RunResult, hookimpl
-from trainhooks.testing import EventRecorder, make_session
+from trainhooks import ConfigError, hookimpl
+from trainhooks.testing import EventRecorder
 
 pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
-SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}
-
-
-def tune(recorder: EventRecorder, *plugins: object, estimator: object = None, **kwargs: object) -> RunResult:
-    X, y = data()
-    options: dict = {"strategy": "random", "n_trials": 4, "cv": 2, "max_epochs": 4, "scoring": "accuracy"}
-    options.update(kwargs)
-    session = make_session(recorder, *plugins)
-    return session.tune(estimator or SGDClassifier(random_state=0), SPACE, X, y, **options)
 
 
 class ListeningSockets:

@@ -8,20 +8,19 @@ from pathlib import Path
 
 import pytest
 from sklearn.linear_model import SGDClassifier
-from test_parallel_support import FragileSGD, ScriptedStrategies, StopTrial, assert_run_order, data, table
+from test_parallel_support import (
+    SPACE,
+    FragileSGD,
+    ScriptedStrategies,
+    StopTrial,
+    assert_run_order,
+    data,
+    table,
+    tune,
+)
 
 from trainhooks import RunResult
 from trainhooks.testing import EventRecorder, make_session
-
-SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}
-
-
-def tune(recorder: EventRecorder, *plugins: object, estimator: object = None, **kwargs: object) -> RunResult:
-    X, y = data()
-    options: dict = {"strategy": "random", "n_trials": 4, "cv": 2, "max_epochs": 4, "scoring": "accuracy"}
-    options.update(kwargs)
-    session = make_session(recorder, *plugins)
-    return session.tune(estimator or SGDClassifier(random_state=0), SPACE, X, y, **options)
 
 
 def test_every_trial_reports_in_order_and_a_stop_decision_ends_the_running_worker_trial() -> None:

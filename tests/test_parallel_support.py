@@ -17,7 +17,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import SGDClassifier
 
-from trainhooks import StopDecision, hookimpl
+from trainhooks import RunResult, StopDecision, hookimpl
+from trainhooks.testing import EventRecorder, make_session
 
 
 def data(rows: int = 240) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +26,18 @@ def data(rows: int = 240) -> tuple[np.ndarray, np.ndarray]:
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     return X[:rows], y[:rows]
+
+
+SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}
+
+
+def tune(recorder: EventRecorder, *plugins: object, estimator: object = None, **kwargs: object) -> RunResult:
+    """A small random search on an isolated session (options overridable by keyword)."""
+    X, y = data()
+    options: dict = {"strategy": "random", "n_trials": 4, "cv": 2, "max_epochs": 4, "scoring": "accuracy"}
+    options.update(kwargs)
+    session = make_session(recorder, *plugins)
+    return session.tune(estimator or SGDClassifier(random_state=0), SPACE, X, y, **options)
 
 
 class FragileSGD(ClassifierMixin, BaseEstimator):
