@@ -62,6 +62,7 @@ class SearchConfig(_Section):
     executor: Literal["sequential", "process", "dask"] = "sequential"
     dask_address: str | None = None
     max_epochs: int = Field(default=10, ge=1)
+    eval_every: int = Field(default=1, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
     blas_threads: int | None = Field(default=None, ge=1)
     space: dict[str, Any] = Field(default_factory=dict)
@@ -145,6 +146,18 @@ def parse_config(data: dict[str, Any]) -> RunConfig:
     return config
 
 
+def check_search_settings(settings: dict[str, Any]) -> None:
+    """Validate Python-API keyword arguments by the rules of the ``[search]`` table.
+
+    ``tune(max_epochs=0)`` then fails before any event with the same one-line message a config
+    file would get (``max_epochs: Input should be greater than or equal to 1``).
+    """
+    try:
+        SearchConfig.model_validate(settings)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_error_lines(exc))) from None
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The raw TOML table of a configuration file (not yet validated)."""
     path = Path(path)
@@ -193,6 +206,7 @@ __all__ = [
     "PluginsConfig",
     "RunConfig",
     "SearchConfig",
+    "check_search_settings",
     "load_config",
     "parse_config",
     "read_config_file",

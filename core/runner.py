@@ -76,6 +76,7 @@ class RunSpec:
     scoring: str | None = None
     random_state: int | None = 0
     max_epochs: int = 10
+    eval_every: int = 1
     timeout_s: float | None = None
     n_jobs: int = 1
     executor: str = "sequential"
@@ -246,6 +247,7 @@ class Runner:
                     folds=folds,
                     scoring=spec.scoring,
                     max_epochs=spec.max_epochs,
+                    eval_every=spec.eval_every,
                     blas_threads=blas,
                 )
             )

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from trainhooks.hooks import PROJECT_NAME
 
 from . import data as datamod
-from .config import RunConfig
+from .config import RunConfig, check_search_settings
 from .dispatch import Dispatcher, OnError
 from .errors import ConfigError
 from .estimators import resolve_estimator
@@ -94,6 +94,7 @@ class Session:
         scoring: str | None = None,
         random_state: int | None = 0,
         max_epochs: int = 10,
+        eval_every: int = 1,
         timeout_s: float | None = None,
         test_size: float | None = None,
         n_jobs: int = 1,
@@ -109,6 +110,9 @@ class Session:
         ranges, scipy.stats distributions or scikit-optimize dimensions. ``plugin_config`` holds
         each plugin's settings by plugin name (the ``[plugins.<name>]`` tables of a config file).
         With ``test_size``, that share of the rows is held out and the refit best model scored on it.
+        ``eval_every = k`` scores the folds only every k-th epoch and after the last one: cheaper
+        for fast ``partial_fit`` estimators, at the price of coarser learning curves and stop
+        decisions (see docs/tuning.md).
         """
         parsed = SearchSpace.parse(space)
         search = {
@@ -120,7 +124,9 @@ class Session:
             "executor": executor,
             "space": {name: repr(dim) for name, dim in parsed.dimensions.items()},
         }
-        config = _api_config(estimator, experiment, test_size, cv, scoring, max_epochs, search, plugin_config)
+        config = _api_config(
+            estimator, experiment, test_size, cv, scoring, max_epochs, eval_every, search, plugin_config
+        )
         return self.execute(
             RunSpec(
                 kind="tune",
@@ -134,6 +140,7 @@ class Session:
                 scoring=scoring,
                 random_state=random_state,
                 max_epochs=max_epochs,
+                eval_every=eval_every,
                 timeout_s=timeout_s,
                 n_jobs=n_jobs,
                 executor=executor,
@@ -153,13 +160,14 @@ class Session:
         scoring: str | None = None,
         random_state: int | None = 0,
         max_epochs: int = 10,
+        eval_every: int = 1,
         test_size: float | None = None,
         blas_threads: int | None = None,
         experiment: str = "default",
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Cross-validate and fit ``estimator`` as it is (one trial), with the same events as a search."""
-        config = _api_config(estimator, experiment, test_size, cv, scoring, max_epochs, {}, plugin_config)
+        config = _api_config(estimator, experiment, test_size, cv, scoring, max_epochs, eval_every, {}, plugin_config)
         return self.execute(
             RunSpec(
                 kind="train",
@@ -173,6 +181,7 @@ class Session:
                 scoring=scoring,
                 random_state=random_state,
                 max_epochs=max_epochs,
+                eval_every=eval_every,
                 blas_threads=blas_threads,
                 experiment=experiment,
             )
@@ -193,10 +202,20 @@ def _api_config(
     cv: Any,
     scoring: str | None,
     max_epochs: int,
+    eval_every: int,
     search: Mapping[str, Any],
     plugin_config: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
-    """The run configuration plugins see for a Python-API run, shaped like a config file's."""
+    """The run configuration plugins see for a Python-API run, shaped like a config file's.
+
+    The keyword arguments are checked like a ``[search]`` table first (``cv`` and ``scoring`` only
+    when given as a number and a name: splitters and scorer callables are the API's own).
+    """
+    settings = {k: v for k, v in search.items() if k != "space"}
+    settings.update(max_epochs=max_epochs, eval_every=eval_every)
+    settings.update({"cv": cv} if isinstance(cv, int) else {})
+    settings.update({"scoring": scoring} if isinstance(scoring, str) else {})
+    check_search_settings(settings)
     cls = estimator if isinstance(estimator, type) else type(estimator)
     params = {} if isinstance(estimator, type) else estimator.get_params(deep=False)
     return to_plain(
@@ -209,6 +228,7 @@ def _api_config(
                 "cv": cv if isinstance(cv, int) else repr(cv),
                 "scoring": scoring,
                 "max_epochs": max_epochs,
+                "eval_every": eval_every,
             },
             "plugins": {name: dict(table) for name, table in (plugin_config or {}).items()},
         }
@@ -259,6 +279,7 @@ def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type
         scoring=search.scoring,
         random_state=search.random_state,
         max_epochs=search.max_epochs,
+        eval_every=search.eval_every,
         timeout_s=search.timeout_s,
         n_jobs=search.n_jobs,
         executor=search.executor,

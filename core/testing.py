@@ -97,8 +97,9 @@ class EventRecorder:
 def check_event_order(events: list[Event]) -> None:
     """Assert the order DESIGN section 2 promises for one run's events.
 
-    ``run-started`` first; per trial ``trial-started``, its ``epoch-ended`` events in epoch order
-    (1, 2, ...), exactly one ``trial-ended``; ``run-ended`` or ``run-failed`` last, exactly once;
+    ``run-started`` first; per trial ``trial-started``, its ``epoch-ended`` events in increasing
+    epoch order (1, 2, ...; with ``eval_every = k`` only every k-th and the last epoch), none past
+    the epochs the trial trained, exactly one ``trial-ended``; ``run-ended`` or ``run-failed`` last, exactly once;
     one ``run_id`` and strictly increasing ``seq``.
     """
     assert events, "no events"
@@ -120,10 +121,11 @@ def check_event_order(events: list[Event]) -> None:
             started.add(trial_id)
         elif event.name == "epoch-ended":
             assert trial_id in started and trial_id not in ended, f"epoch of trial {trial_id} outside the trial"
-            assert event.epoch == last_epoch.get(trial_id, 0) + 1, f"trial {trial_id}: epoch {event.epoch} out of order"
+            assert event.epoch > last_epoch.get(trial_id, 0), f"trial {trial_id}: epoch {event.epoch} out of order"
             last_epoch[trial_id] = event.epoch
         elif event.name == "trial-ended":
             assert trial_id in started and trial_id not in ended, f"trial {trial_id} ended twice or never started"
+            assert last_epoch.get(trial_id, 0) <= event.epochs, f"trial {trial_id}: epoch reported past its end"
             ended.add(trial_id)
     assert started == ended, f"trials without trial-ended: {sorted(started - ended)}"
 

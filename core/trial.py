@@ -4,7 +4,9 @@
 :class:`EpochChannel` and obeys the stop decision it gets back, so the same function runs in this
 process, in a process pool or on a Dask worker. Cross-validation folds train in lockstep: every
 fold finishes epoch *e* before any starts *e + 1*, so each report carries the mean, spread and
-per-fold validation scores of that epoch.
+per-fold validation scores of that epoch. With ``eval_every = k`` the folds are scored (and the
+epoch reported) only every *k* epochs and after the last one: scoring is most of an epoch's cost
+for fast ``partial_fit`` estimators, and a learning curve sampled every few epochs is often enough.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class TrialTask:
     folds: Sequence[Fold]
     scoring: Any = None
     max_epochs: int = 1
+    eval_every: int = 1  # score and report every k-th epoch (and always the last one)
     blas_threads: int | None = None
 
 
@@ -65,7 +68,7 @@ class TrialResult:
     fold_scores: list[float] = field(default_factory=list)
     epochs: int = 0  # epochs trained
     best_epoch: int = 0  # the epoch whose scores are reported (== epochs unless restore_best)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: dict[int, dict[str, Any]] = field(default_factory=dict)  # metrics of each scored epoch
     fit_time_s: float = 0.0
     duration_s: float = 0.0
     error: str | None = None
@@ -149,17 +152,20 @@ def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) ->
     scorer = check_scoring(estimators[0], scoring=task.scoring)
     classes = _classes_for(estimators[0], task.y)
     trainers = [EpochTrainer(est, task.max_epochs, classes) for est in estimators]
-    for epoch in range(1, trainers[0].n_epochs + 1):
+    n_epochs = trainers[0].n_epochs
+    for epoch in range(1, n_epochs + 1):
         tick = time.perf_counter()
         with _validated_once() if epoch > 1 else nullcontext():
             for trainer, (X_tr, y_tr, _, _) in zip(trainers, splits, strict=True):
                 trainer.step(epoch, X_tr, y_tr)
         result.fit_time_s += time.perf_counter() - tick
+        result.epochs = epoch
+        if epoch % task.eval_every and epoch < n_epochs:
+            continue
         with _validated_once():
             fold_scores = [
                 float(scorer(t.est, X_va, y_va)) for t, (_, _, X_va, y_va) in zip(trainers, splits, strict=True)
             ]
-        result.epochs = epoch
         finite = all(math.isfinite(s) for s in fold_scores)
         with np.errstate(invalid="ignore"):
             metrics = {
@@ -167,7 +173,7 @@ def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) ->
                 "score_std": float(np.std(fold_scores)),
                 "fold_scores": fold_scores,
             }
-        result.history.append(metrics)
+        result.history[epoch] = metrics
         if finite:
             _use_epoch(result, epoch)
         decision = channel.report(task.trial_id, epoch, metrics)
@@ -177,7 +183,7 @@ def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) ->
         if decision is not None:
             result.stop_reason = decision.reason
             result.state = "pruned" if decision.prune else "complete"
-            if decision.use_epoch is not None and 1 <= decision.use_epoch <= epoch:
+            if decision.use_epoch in result.history:
                 _use_epoch(result, decision.use_epoch)
             return
 
@@ -190,7 +196,7 @@ def _end_non_finite(result: TrialResult, epoch: int, fold_scores: list[float], d
     trial's score, so it never reaches the optimizer.
     """
     restore = decision.use_epoch if decision is not None else None
-    if decision is not None and restore is not None and 1 <= restore < epoch:  # earlier epochs were all finite
+    if decision is not None and restore in result.history and restore != epoch:  # earlier ones were all finite
         result.state, result.stop_reason = "complete", decision.reason
         _use_epoch(result, restore)
     elif decision is not None and decision.prune:
@@ -201,7 +207,7 @@ def _end_non_finite(result: TrialResult, epoch: int, fold_scores: list[float], d
 
 
 def _use_epoch(result: TrialResult, epoch: int) -> None:
-    metrics = result.history[epoch - 1]
+    metrics = result.history[epoch]
     result.best_epoch = epoch
     result.score, result.score_std = metrics["score"], metrics["score_std"]
     result.fold_scores = list(metrics["fold_scores"])

@@ -117,6 +117,7 @@ BAD_CONFIGS = {
     "unknown_param": (GOOD.replace("max_iter = 300", "max_iters = 300"), "model.params:"),
     "unknown_strategy": (GOOD.replace('strategy = "random"', 'strategy = "genetic"'), "search.strategy: unknown"),
     "bad_executor": (GOOD.replace("max_epochs = 2", 'executor = "spark"'), "search.executor:"),
+    "zero_eval_every": (GOOD.replace("max_epochs = 2", "max_epochs = 2\neval_every = 0"), "search.eval_every:"),
     "unknown_dataset": (GOOD.replace('"breast_cancer"', '"mnist"'), "data.dataset: unknown dataset 'mnist'"),
     "bad_on_error": (GOOD.replace('disable = ["mlflow"]', 'on_error = "ignore"'), "plugins.on_error:"),
     "not_toml": ("[search\nn_trials = ", "not valid TOML"),

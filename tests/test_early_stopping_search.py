@@ -21,7 +21,7 @@ from sklearn.linear_model import SGDClassifier
 from trainhooks import ConfigError, hookimpl
 from trainhooks.hooks import EpochEnded, ModelFitted, SearchStopped, TrialEnded
 from trainhooks.strategies import RandomStrategy
-from trainhooks.testing import EventRecorder, make_session
+from trainhooks.testing import EventRecorder, check_event_order, make_session
 
 MAX_EPOCHS = 12
 SPACE = {
@@ -221,19 +221,24 @@ def test_median_pruner_prunes_the_expected_trials(digits: Any) -> None:
     )
 
 
-def expected_asha_prunes(by_trial: dict[int, list[float]], rf: int, min_epochs: int, min_trials: int) -> dict[int, int]:
-    rungs = {min_epochs * rf**k for k in range(8)}
+def expected_asha_prunes(
+    by_trial: dict[int, list[float]], rf: int, min_epochs: int, min_trials: int, every: int = 1
+) -> dict[int, int]:
+    """Trial -> epoch it is pruned at; scores are reported every ``every`` epochs (k-th score = epoch k*every)."""
+    rungs = [min_epochs * rf**k for k in range(8)]
     finished: list[list[float]] = []
     pruned: dict[int, int] = {}
     for trial_id in sorted(by_trial):
         scores = by_trial[trial_id]
-        for epoch, score in enumerate(scores, start=1):
-            others = [c[epoch - 1] for c in finished if len(c) >= epoch]
-            if epoch in rungs and len(others) >= min_trials:
+        for k, score in enumerate(scores, start=1):
+            epoch = k * every
+            at_rung = any(epoch - every < rung <= epoch for rung in rungs)
+            others = [c[k - 1] for c in finished if len(c) >= k]
+            if at_rung and len(others) >= min_trials:
                 ranked = sorted([*others, score], reverse=True)
                 if score < ranked[max(1, len(ranked) // rf) - 1]:
                     pruned[trial_id] = epoch
-                    scores = scores[:epoch]
+                    scores = scores[:k]
                     break
         finished.append(scores)
     return pruned
@@ -249,6 +254,32 @@ def test_asha_prunes_the_expected_trials_at_rungs(digits: Any) -> None:
     assert all(ended(rec)[tid].stop_reason == "pruned_asha" for tid in actual)
     assert result.summary["n_pruned"] == len(expected) and result.summary["n_complete"] == 10 - len(expected)
     assert all(score is None for params, score in teller.told if params in [ended(rec)[t].params for t in actual])
+
+
+def test_with_eval_every_patience_counts_scored_epochs_and_restores_one(digits: Any) -> None:
+    """``search.eval_every = 3``: the plugin sees epochs 3, 6, 9, 12 and decides on those only."""
+    result, rec, _ = search(digits, {"patience": 1, "restore_best": True}, eval_every=3)
+    check_event_order(rec.events)
+    stopped = 0
+    for trial_id, scores in curves(rec).items():
+        event, row = ended(rec)[trial_id], result.trials[trial_id]
+        reported = [e.epoch for e in rec.of(EpochEnded) if e.trial_id == trial_id]
+        assert reported == [3 * k for k in range(1, len(scores) + 1)]
+        expected = patience_stop(scores, 1)  # in scored epochs, not trained ones
+        assert event.epochs == (3 * expected if expected else MAX_EPOCHS)
+        assert row["best_epoch"] == 3 * (int(np.argmax(scores)) + 1) and event.score == max(scores)
+        stopped += expected is not None
+    assert stopped > 0
+
+
+def test_with_eval_every_asha_decides_each_rung_at_the_next_scored_epoch(digits: Any) -> None:
+    table = {"pruner": "asha", "reduction_factor": 2, "min_epochs": 2, "min_trials": 2}
+    result, rec, _ = search(digits, table, n_trials=10, eval_every=3)
+    expected = expected_asha_prunes(curves(rec), rf=2, min_epochs=2, min_trials=2, every=3)
+    pruned = {tid: e.epochs for tid, e in ended(rec).items() if e.state == "pruned"}
+    assert expected and pruned == expected
+    assert set(pruned.values()) <= {3, 6, 9}  # rungs 2, 4 and 8, each at the next report
+    assert result.summary["n_pruned"] == len(pruned)
 
 
 # -- search-level stopping ---------------------------------------------------------------------

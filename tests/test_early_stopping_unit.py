@@ -6,6 +6,7 @@ events, so every expectation can be worked out by hand from the sequence.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import Any
@@ -303,7 +304,7 @@ def test_median_pruner_waits_for_warmup_and_min_trials() -> None:
 
 def test_asha_keeps_the_top_fraction_at_rungs_only() -> None:
     pruner = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 2, "min_epochs": 1, "min_trials": 3}))
-    assert [e for e in range(1, 20) if pruner.is_rung(e)] == [1, 2, 4, 8, 16]
+    assert [e for e in range(1, 20) if pruner.reaches_rung(e - 1, e)] == [1, 2, 4, 8, 16]
     h = histories(
         ("complete", [0.1, 0.2, 0.3]), ("complete", [0.4, 0.5, 0.6]), ("pruned", [0.9]), ("failed", [0.95, 0.99])
     )
@@ -311,9 +312,27 @@ def test_asha_keeps_the_top_fraction_at_rungs_only() -> None:
     assert pruner.should_prune(h, 9, 1, 0.3) == StopReason.PRUNED_ASHA
     assert pruner.should_prune(h, 9, 1, 0.4) is None
     assert pruner.should_prune(h, 9, 2, 0.0) is None  # only two non-failed trials reached epoch 2
+    h.record(9, 2, 0.0)
     assert pruner.should_prune(h, 9, 3, 0.0) is None  # not a rung
     three = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 3, "min_epochs": 2, "min_trials": 1}))
-    assert [e for e in range(1, 20) if three.is_rung(e)] == [2, 6, 18]
+    assert [e for e in range(1, 20) if three.reaches_rung(e - 1, e)] == [2, 6, 18]
+
+
+def test_asha_decides_a_rung_between_reports_at_the_next_report() -> None:
+    """With search.eval_every = 5 trials report epochs 5, 10, 15, 20: rungs 1, 3, 9 fall between."""
+    pruner = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 3, "min_epochs": 1, "min_trials": 1}))
+    reported = [5, 10, 15, 20]
+    assert [e for prev, e in itertools.pairwise([0, *reported]) if pruner.reaches_rung(prev, e)] == [5, 10]
+    h = Histories()
+    for epoch, value in {5: 0.9, 10: 0.95, 15: 0.96, 20: 0.97}.items():
+        h.record(0, epoch, value)
+    h.finish(0, "complete")
+    h.record(9, 5, 0.5)
+    assert pruner.should_prune(h, 9, 5, 0.5) == StopReason.PRUNED_ASHA  # rungs 1 and 3, decided at epoch 5
+    h.running[9] = {5: 0.95, 10: 0.5}
+    assert pruner.should_prune(h, 9, 10, 0.5) == StopReason.PRUNED_ASHA  # rung 9, decided at epoch 10
+    h.running[9] = {5: 0.95, 10: 0.96, 15: 0.1}
+    assert pruner.should_prune(h, 9, 15, 0.1) is None  # no rung between 10 and 15
 
 
 def test_asha_counts_running_trials_but_not_the_trial_itself() -> None:

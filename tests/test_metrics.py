@@ -88,7 +88,9 @@ def test_endpoint_is_scraped_during_a_real_run_and_closed_after(tmp_path: Path) 
 def test_textfile_has_the_final_values(tmp_path: Path) -> None:
     prom = tmp_path / "run.prom"
     session = metrics_session(Failing())
-    result = small_search(session, n_trials=3, plugin_config={"metrics": {"textfile": str(prom)}})
+    result = small_search(
+        session, n_trials=3, max_epochs=5, eval_every=2, plugin_config={"metrics": {"textfile": str(prom)}}
+    )
 
     parsed = samples(prom.read_text(encoding="utf-8"))
     assert value(parsed, "trainhooks_trials_total", state="complete") == 3
@@ -97,7 +99,9 @@ def test_textfile_has_the_final_values(tmp_path: Path) -> None:
     assert value(parsed, "trainhooks_trial_duration_seconds_sum") == pytest.approx(
         sum(r.duration_s for r in result.results)
     )
-    assert value(parsed, "trainhooks_epochs_total") == sum(t["epochs"] for t in result.trials)
+    # scored (and reported) epochs 2, 4 and 5 of each trial, but all 5 were trained
+    assert value(parsed, "trainhooks_events_total", event="epoch-ended") == 3 * 3
+    assert value(parsed, "trainhooks_epochs_total") == sum(t["epochs"] for t in result.trials) == 3 * 5
     assert value(parsed, "trainhooks_best_score") == pytest.approx(result.summary["best_score"])
     assert value(parsed, "trainhooks_run_wall_time_seconds") == pytest.approx(result.summary["wall_time_s"])
     for event, count in {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
@@ -68,6 +70,51 @@ def test_folds_train_in_lockstep_and_report_each_fold(small_xy, trainhooks_sessi
     for _ in range(2):
         model.partial_fit(X[train], y[train], classes=np.unique(y))
     assert epochs[1].metrics["fold_scores"][0] == pytest.approx(model.score(X[valid], y[valid]))
+
+
+def test_eval_every_scores_every_kth_and_the_last_epoch(small_xy, trainhooks_session, trainhooks_recorder) -> None:
+    X, y = small_xy
+    result = trainhooks_session().tune(
+        sgd(), {"alpha": [1e-3]}, X, y, strategy="grid", cv=3, max_epochs=7, eval_every=3
+    )
+    check_event_order(trainhooks_recorder.events)
+    epochs = trainhooks_recorder.of(EpochEnded)
+    assert [e.epoch for e in epochs] == [3, 6, 7]
+    assert result.trials[0]["epochs"] == 7 and result.trials[0]["best_epoch"] == 7
+    assert result.best_score == pytest.approx(epochs[-1].metrics["score"])
+    # epoch 3 is three passes, although epochs 1 and 2 were never scored
+    train, valid = next(StratifiedKFold(3).split(X, y))
+    model = SGDClassifier(loss="log_loss", random_state=0, alpha=1e-3)
+    for _ in range(3):
+        model.partial_fit(X[train], y[train], classes=np.unique(y))
+    assert epochs[0].metrics["fold_scores"][0] == pytest.approx(model.score(X[valid], y[valid]))
+
+
+class RestoreAt:
+    """At ``stop_epoch``, stop the trial and report ``use_epoch`` instead."""
+
+    def __init__(self, stop_epoch: int, use_epoch: int) -> None:
+        self.stop_epoch, self.use_epoch = stop_epoch, use_epoch
+
+    @hookimpl
+    def trainhooks_should_stop_trial(self, event):
+        return StopDecision("restore", use_epoch=self.use_epoch) if event.epoch == self.stop_epoch else None
+
+
+@pytest.mark.parametrize(("use_epoch", "reported"), [(2, 2), (3, 4)])  # 3 was never scored: the last one counts
+def test_with_eval_every_only_a_scored_epoch_can_be_restored(
+    use_epoch, reported, small_xy, trainhooks_session, trainhooks_recorder
+) -> None:
+    X, y = small_xy
+    result = trainhooks_session(RestoreAt(4, use_epoch)).tune(
+        sgd(), {"alpha": [1e-3]}, X, y, strategy="grid", cv=3, max_epochs=9, eval_every=2, test_size=0.2
+    )
+    scores = {e.epoch: e.metrics["score"] for e in trainhooks_recorder.of(EpochEnded)}
+    assert list(scores) == [2, 4]
+    assert result.trials[0]["epochs"] == 4 and result.trials[0]["best_epoch"] == reported
+    assert result.best_score == pytest.approx(scores[reported])
+    n_train = len(y) - math.ceil(0.2 * len(y))  # train_test_split's share
+    assert result.best_estimator.t_ == reported * n_train + 1  # the refit trained the reported epochs
 
 
 def test_warm_start_estimators_grow_per_epoch_and_others_fit_once(small_xy, trainhooks_session) -> None:

@@ -47,6 +47,10 @@ class Histories:
     def record(self, trial_id: int, epoch: int, value: float) -> None:
         self.running.setdefault(trial_id, {})[epoch] = value
 
+    def previous_epoch(self, trial_id: int, epoch: int) -> int:
+        """The running trial's last recorded epoch before ``epoch`` (0 if none)."""
+        return max((e for e in self.running.get(trial_id, {}) if e < epoch), default=0)
+
     def finish(self, trial_id: int, state: str) -> None:
         self.finished.append(FinishedTrial(trial_id, state, self.running.pop(trial_id, {})))
 
@@ -107,14 +111,20 @@ class ASHAPruner:
         self.min_epochs = settings.min_epochs
         self.min_trials = settings.min_trials
 
-    def is_rung(self, epoch: int) -> bool:
+    def reaches_rung(self, previous: int, epoch: int) -> bool:
+        """Whether a report at ``epoch``, after one at ``previous``, is the first at or past a rung.
+
+        With ``search.eval_every = k`` trials report only every k-th epoch, so a rung that is not
+        a reported epoch is decided at the next reported one; every trial reports the same epochs,
+        so they still compete like for like.
+        """
         rung = self.min_epochs
-        while rung < epoch:
+        while rung <= previous:
             rung *= self.reduction_factor
-        return rung == epoch
+        return rung <= epoch
 
     def should_prune(self, histories: Histories, trial_id: int, epoch: int, value: float) -> StopReason | None:
-        if not self.is_rung(epoch):
+        if not self.reaches_rung(histories.previous_epoch(trial_id, epoch), epoch):
             return None
         others = histories.finished_values(epoch, ("complete", "pruned")) + histories.running_values(epoch, trial_id)
         if len(others) < self.min_trials:

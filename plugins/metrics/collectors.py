@@ -5,7 +5,8 @@ Names (all prefixed ``trainhooks_``; see ``docs/metrics.md``):
 - ``events_total{event}``: lifecycle events by name (every event of the run, plugin-defined ones too)
 - ``trials_total{state}``: finished trials by state (complete, pruned, failed)
 - ``trial_duration_seconds``: histogram of trial durations
-- ``epochs_total``: epochs trained (``epoch-ended`` events)
+- ``epochs_total``: epochs trained, counted as ``epoch-ended`` events arrive (an event for epoch 10
+  after one for epoch 5, as with ``search.eval_every = 5``, counts 5)
 - ``plugin_errors_total{plugin}``: hook failures by plugin
 - ``best_score``: best complete trial score so far (NaN until one completes)
 - ``run_wall_time_seconds``: time since ``run-started``; the summary's ``wall_time_s`` at the end
@@ -34,7 +35,7 @@ class RunMetrics:
         self.trial_duration = Histogram(
             "trainhooks_trial_duration_seconds", "Trial durations.", buckets=DURATION_BUCKETS, registry=r
         )
-        self.epochs = Counter("trainhooks_epochs", "Epochs trained (epoch-ended events).", registry=r)
+        self.epochs = Counter("trainhooks_epochs", "Epochs trained.", registry=r)
         self.plugin_errors = Counter("trainhooks_plugin_errors", "Hook failures by plugin.", ["plugin"], registry=r)
         self.best_score = Gauge("trainhooks_best_score", "Best complete trial score so far.", registry=r)
         self.wall_time = Gauge("trainhooks_run_wall_time_seconds", "Seconds since run-started.", registry=r)
@@ -46,6 +47,7 @@ class RunMetrics:
             self.trials.labels(state=state)  # export zeros, so "no failed trials" is a visible 0
         self._started: float | None = None
         self._best: float | None = None
+        self._epochs_counted: dict[int, int] = {}  # running trial -> epochs already counted
 
     def run_started(self, run_id: str, kind: str, experiment: str) -> None:
         self.info.labels(run_id=run_id, kind=kind, experiment=experiment).set(1)
@@ -55,7 +57,13 @@ class RunMetrics:
     def _elapsed(self) -> float:
         return 0.0 if self._started is None else time.perf_counter() - self._started
 
-    def trial_ended(self, state: str, score: float | None, duration_s: float) -> None:
+    def epoch_ended(self, trial_id: int, epoch: int) -> None:
+        """Count the epochs trained since the trial's previous report."""
+        self.epochs.inc(max(0, epoch - self._epochs_counted.get(trial_id, 0)))
+        self._epochs_counted[trial_id] = epoch
+
+    def trial_ended(self, trial_id: int, state: str, score: float | None, duration_s: float, epochs: int) -> None:
+        self.epochs.inc(max(0, epochs - self._epochs_counted.pop(trial_id, 0)))  # trained after the last report
         self.trials.labels(state=state).inc()
         self.trial_duration.observe(duration_s)
         finite = state == "complete" and score is not None and math.isfinite(score)

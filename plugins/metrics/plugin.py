@@ -102,12 +102,12 @@ class MetricsPlugin:
     @hookimpl
     def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
         if self.metrics is not None:
-            self.metrics.epochs.inc()
+            self.metrics.epoch_ended(event.trial_id, event.epoch)
 
     @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
         if self.metrics is not None:
-            self.metrics.trial_ended(event.state, event.score, event.duration_s)
+            self.metrics.trial_ended(event.trial_id, event.state, event.score, event.duration_s, event.epochs)
 
     @hookimpl
     def trainhooks_on_plugin_error(self, event: PluginFailed) -> None:
