@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -45,6 +46,15 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
+
+
+def ctrl_c_enabled() -> None:
+    """``preexec_fn`` for a child that a test interrupts: Ctrl-C (SIGINT) back to its default.
+
+    A shell starts background jobs with SIGINT ignored, and children inherit that; Python then
+    never raises KeyboardInterrupt. Tests run from such a job would otherwise see no Ctrl-C at all.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

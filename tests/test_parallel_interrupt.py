@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ctrl_c_enabled
 
 SCRIPT = """
 import sys, time
@@ -45,7 +46,13 @@ def test_ctrl_c_ends_the_run_cleanly_and_stops_the_workers(tmp_path: Path) -> No
     script.write_text(SCRIPT, encoding="utf-8")
     env = {"PYTHONPATH": str(Path(__file__).resolve().parent), "PATH": "/usr/bin:/bin"}
     driver = subprocess.Popen(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_enabled,
     )
     try:
         assert driver.stdout is not None

@@ -38,7 +38,6 @@ class TrialRecord:
     params: dict[str, Any]
     started_ms: int
     epochs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # (epoch, ms, metrics)
-    child_id: str | None = None
     ended: TrialEnded | None = None
     ended_ms: int | None = None
 

@@ -10,7 +10,8 @@ summary says what was not logged; the queue stops writing, so training goes on a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 from trainhooks.hooks import (
@@ -27,8 +28,8 @@ from trainhooks.hooks import (
 )
 
 from . import _layout as layout
-from ._client import check_reachable, http_limits, make_client
-from ._queue import WriteQueue, one_line
+from ._client import check_reachable
+from ._process import RunWrites, WriteFailed, writer_process
 from ._settings import MlflowSettings, parse_settings, resolve_tracking_uri
 
 log = logging.getLogger("trainhooks.plugins.mlflow")
@@ -48,16 +49,16 @@ class MlflowPlugin:
         self.settings = MlflowSettings()
         self.tracking_uri: str | None = None
         self.parent_run_id: str | None = None
-        self._queue: WriteQueue | None = None
+        self._writes: RunWrites | None = None
         self._reset()
 
     def _reset(self) -> None:
-        if self._queue is not None:  # a previous run that never ended (should not happen)
-            self._queue.close()
+        if self._writes is not None:  # a previous run that never ended (should not happen)
+            self._writes.close()
         self._run: RunContext | None = None
         self._config: Mapping[str, Any] = {}
-        self._writer: Any = None
-        self._queue = None
+        self._writes = None
+        self._parent: Future[Any] | None = None
         self._records: dict[int, layout.TrialRecord] = {}
         self._reported = False
         self._scoring: str | None = None
@@ -83,27 +84,23 @@ class MlflowPlugin:
 
     # -- writing and failure reporting ---------------------------------------------------------
 
-    def _limited(self, call: Callable[[], Any]) -> Any:
-        with http_limits(self.settings.http_retries, self.settings.http_timeout_s):
-            return call()
+    def _submit(self, what: str, command: str, *args: Any) -> None:
+        if self._writes is not None:
+            self._writes.submit(what, command, *args)
 
-    def _submit(self, what: str, write: Callable[[], Any]) -> None:
-        if self._queue is not None:
-            self._queue.submit(what, write)
-
-    def _call(self, what: str, write: Callable[[], Any]) -> Any:
-        """Run ``write`` on the writer thread and wait; ``None`` if tracking already failed."""
-        if self._queue is None:
+    def _call(self, what: str, command: str, *args: Any) -> Any:
+        """Run ``command`` in the writer process and wait; ``None`` if tracking already failed."""
+        if self._writes is None:
             return None
         try:
-            return self._queue.call(what, write)
-        except Exception:
+            return self._writes.call(what, command, *args)
+        except WriteFailed:
             self._report()
             raise
 
     def _report(self) -> None:
         """After the first failed write: note what is lost, and raise once so the core reports it."""
-        failure = self._queue.failure if self._queue is not None else None
+        failure = self._writes.failure if self._writes is not None else None
         if failure is None or self._reported:
             return
         self._reported = True
@@ -123,25 +120,27 @@ class MlflowPlugin:
 
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
-        from ._writer import RunTreeWriter
-
         experiment = str((event.config.get("experiment") or {}).get("name") or "default")
-        uri = self.tracking_uri or ""
-
-        def start() -> None:
-            self._writer = RunTreeWriter(make_client(uri), experiment)
-            started = layout.ms(event.timestamp)
-            self.parent_run_id = self._writer.open_parent(event.run_id, event.kind, event.config, started)
-
-        self._queue = WriteQueue(self._limited)
-        self._submit("creating the parent run", start)
+        self._writes = writer_process().run(event.run_id)
+        self._parent = self._writes.submit(
+            "creating the parent run",
+            "open_parent",
+            self.tracking_uri or "",
+            experiment,
+            self.settings.http_retries,
+            self.settings.http_timeout_s,
+            event.run_id,
+            event.kind,
+            event.config,
+            layout.ms(event.timestamp),
+        )
 
     @hookimpl
     def trainhooks_on_trial_start(self, event: TrialStarted) -> None:
         record = layout.TrialRecord(event.trial_id, dict(event.params), layout.ms(event.timestamp))
         self._records[event.trial_id] = record
         if self.settings.log_trials == "all":
-            self._submit(f"creating the run of trial {event.trial_id}", lambda: self._writer.open_trial(record))
+            self._submit(f"creating the run of trial {event.trial_id}", "open_trial", record)
         self._report()
 
     @hookimpl
@@ -157,25 +156,17 @@ class MlflowPlugin:
         )
         record.ended, record.ended_ms = event, layout.ms(event.timestamp)
         if self.settings.log_trials == "all":
-            self._submit(f"logging trial {event.trial_id}", lambda: self._writer.close_trial(record))
+            self._submit(f"logging trial {event.trial_id}", "close_trial", record)
         self._report()
 
     # -- model and registry --------------------------------------------------------------------
 
     @hookimpl
     def trainhooks_on_model_fitted(self, event: ModelFitted) -> None:
-        if not self.settings.log_model or self._queue is None:
+        if not self.settings.log_model or self._writes is None:
             return
-        from ._model import log_refit_model
-
         test_metric = f"test_{self._scoring}" if self._scoring else "test_score"
-
-        def write() -> Any:
-            return log_refit_model(
-                self._writer.client, self._writer.experiment_id, self._writer.parent_id, event, test_metric
-            )
-
-        logged = self._call("logging the refit model", write)
+        logged = self._call("logging the refit model", "log_model", event, test_metric)
         self._report()
         if logged is not None and self.settings.register_as:
             self._register(logged, event)
@@ -194,13 +185,7 @@ class MlflowPlugin:
             registry.SCORING_TAG: str(self._scoring),
             registry.RUN_TAG: event.run_id,
         }
-
-        def write() -> str:
-            return registry.register_version(
-                self._writer.client, name, logged.artifact_location, logged.model_id, self._writer.parent_id, tags
-            )
-
-        version = self._call(f"registering {name!r}", write)
+        version = self._call(f"registering {name!r}", "register", name, logged, tags)
         if version is None:
             return
         alias = self._promote(name, version, event.test_score) if self.settings.promote_alias else None
@@ -211,8 +196,7 @@ class MlflowPlugin:
 
         assert self._run is not None
         alias = self.settings.promote_alias or ""
-        client = self._writer.client
-        holder = self._call(f"reading alias {alias!r}", lambda: registry.alias_holder(client, name, alias))
+        holder = self._call(f"reading alias {alias!r}", "alias_holder", name, alias)
         choice = registry.decide_promotion(
             alias=alias,
             version=version,
@@ -228,7 +212,7 @@ class MlflowPlugin:
         if not decision.allowed:
             self._note(f"mlflow: {name}: {alias!r} not moved to v{version}: permission denied ({decision.reason})")
             return None
-        self._call(f"setting alias {alias!r}", lambda: client.set_registered_model_alias(name, alias, version))
+        self._call(f"setting alias {alias!r}", "set_alias", name, alias, version)
         self._note(f"mlflow: {name}: {choice.reason}", logging.INFO)
         return alias
 
@@ -236,48 +220,63 @@ class MlflowPlugin:
 
     def _close(self, *, status: str, ended_ms: int, summary: Mapping[str, Any] | None, error: str | None) -> None:
         """Queue the last writes (open trials, top-k trials, parent), wait for them, report failures."""
-        if self._queue is None:
+        writes, self._writes = self._writes, None
+        if writes is None:
             return
         records = sorted(self._records.values(), key=lambda r: r.trial_id)
         if self.settings.log_trials == "all":
             for record in records:
                 if record.ended is None:
-                    self._submit(
-                        f"ending trial {record.trial_id}",
-                        lambda r=record: self._writer.end_open_trial(r, status, ended_ms),
-                    )
+                    writes.submit(f"ending trial {record.trial_id}", "end_open_trial", record, status, ended_ms)
         elif self.settings.log_trials == "top_k":
             for record in layout.top_trials(records, self.settings.top_k):
-                self._submit(f"logging trial {record.trial_id}", lambda r=record: self._writer.log_trial(r))
-        self._submit(
+                writes.submit(f"logging trial {record.trial_id}", "log_trial", record)
+        writes.submit(
             "ending the parent run",
-            lambda: self._writer.close_parent(
-                summary=summary, records=records, config=self._config, status=status, ended_ms=ended_ms, error=error
-            ),
+            "close_parent",
+            summary=summary,
+            records=records,
+            config=self._config,
+            status=status,
+            ended_ms=ended_ms,
+            error=error,
         )
-        queue, self._queue = self._queue, None
-        queue.close()
-        if queue.failure is None:
-            return
-        if queue.skipped:
-            log.warning("mlflow: not logged after the failure: %s", "; ".join(queue.skipped))
-        self._end_lost_parent(status, ended_ms)
-        self._queue = queue  # so that _report sees the failure
+        writes.close()  # waits for every write of the run
+        if self._parent is not None and self._parent.exception() is None:
+            self.parent_run_id = self._parent.result()
+        if writes.failure is not None:
+            if writes.skipped:
+                log.warning("mlflow: not logged after the failure: %s", "; ".join(writes.skipped))
+            self._end_lost_parent(writes.key, status, ended_ms)
+        self._writes = writes  # so that _report sees the failure
         try:
             self._report()
         finally:
-            self._queue = None
+            self._writes = None
 
-    def _end_lost_parent(self, status: str, ended_ms: int) -> None:
-        """After a failure, try once more to end the parent run so it is not left RUNNING."""
-        if self.parent_run_id is None or self._writer is None:
+    def _end_lost_parent(self, key: str, status: str, ended_ms: int) -> None:
+        """After a failed write, try once more to end the parent run so it is not left RUNNING.
+
+        This goes through a writer process that is alive (a new one if the old one died).
+        """
+        if self.parent_run_id is None:
             return
+        last_try = writer_process().run(key)
         try:
-            self._limited(
-                lambda: self._writer.client.set_terminated(self.parent_run_id, status=status, end_time=ended_ms)
+            last_try.call(
+                "ending the parent run after the failure",
+                "end_run",
+                self.tracking_uri or "",
+                self.parent_run_id,
+                status,
+                ended_ms,
+                self.settings.http_retries,
+                self.settings.http_timeout_s,
             )
-        except Exception as exc:
-            log.warning("mlflow: parent run %s could not be ended (%s)", self.parent_run_id, one_line(exc))
+        except WriteFailed as exc:
+            log.warning("mlflow: parent run %s could not be ended (%s)", self.parent_run_id, exc)
+        finally:
+            last_try.close()
 
     @hookimpl
     def trainhooks_on_run_end(self, event: RunEnded) -> None:

@@ -1,7 +1,9 @@
-"""Writes the run tree through one ``MlflowClient``: the parent run, trial child runs, artifacts.
+"""Writes the run tree through one ``MlflowClient``: the parent run, trial child runs, artifacts,
+the refit model and its registry entries.
 
-The driver is the single writer. Each trial costs three requests whatever its length (create
-the child run, one batch of params/metrics/tags including the whole epoch history, end it).
+It runs in the writer process (``_process``), one instance per trainhooks run. Each trial costs
+three requests whatever its length (create the child run, one batch of params/metrics/tags
+including the whole epoch history, end it).
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from trainhooks.hooks import ModelFitted
+
 from . import _layout as layout
+from . import _registry as registry
 from ._client import log_batch, param_value
+from ._model import LoggedModel, log_refit_model
 from ._toml import dumps as toml_dumps
 
 
@@ -25,6 +31,7 @@ class RunTreeWriter:
         self.experiment_name = experiment_name
         self.experiment_id: str | None = None
         self.parent_id: str | None = None
+        self._children: dict[int, str] = {}  # trial id -> its child run
 
     # -- parent --------------------------------------------------------------------------------
 
@@ -104,13 +111,14 @@ class RunTreeWriter:
             },
             run_name=f"trial-{record.trial_id}",
         )
-        record.child_id = run.info.run_id
+        self._children[record.trial_id] = run.info.run_id
 
     def close_trial(self, record: layout.TrialRecord) -> None:
         """The trial's params, epoch history, final metrics and tags in one batch, then its status."""
         from mlflow.entities import Metric, Param, RunTag
 
-        assert record.child_id is not None and record.ended is not None and record.ended_ms is not None
+        child_id = self._children[record.trial_id]
+        assert record.ended is not None and record.ended_ms is not None
         ended = record.ended
         metrics = [
             Metric(key, value, when, epoch)
@@ -120,8 +128,8 @@ class RunTreeWriter:
         metrics += [Metric(k, v, record.ended_ms, ended.epochs) for k, v in layout.final_metrics(ended).items()]
         params = [Param(k, param_value(v)) for k, v in ended.params.items()]
         tags = [RunTag(k, v) for k, v in layout.trial_tags(ended).items()]
-        log_batch(self.client, record.child_id, metrics=metrics, params=params, tags=tags)
-        self.client.set_terminated(record.child_id, status=layout.trial_status(ended), end_time=record.ended_ms)
+        log_batch(self.client, child_id, metrics=metrics, params=params, tags=tags)
+        self.client.set_terminated(child_id, status=layout.trial_status(ended), end_time=record.ended_ms)
 
     def log_trial(self, record: layout.TrialRecord) -> None:
         """Create and close the child run of a finished trial at once (``log_trials = "top_k"``)."""
@@ -130,8 +138,27 @@ class RunTreeWriter:
 
     def end_open_trial(self, record: layout.TrialRecord, status: str, ended_ms: int) -> None:
         """End a child run whose trial never reported ``trial-ended`` (the run failed)."""
-        if record.child_id is not None:
-            self.client.set_terminated(record.child_id, status=status, end_time=ended_ms)
+        child_id = self._children.get(record.trial_id)
+        if child_id is not None:
+            self.client.set_terminated(child_id, status=status, end_time=ended_ms)
+
+    # -- model and registry --------------------------------------------------------------------
+
+    def log_model(self, event: ModelFitted, test_metric: str) -> LoggedModel:
+        assert self.experiment_id is not None and self.parent_id is not None
+        return log_refit_model(self.client, self.experiment_id, self.parent_id, event, test_metric)
+
+    def register(self, name: str, logged: LoggedModel, tags: dict[str, str]) -> str:
+        assert self.parent_id is not None
+        return registry.register_version(
+            self.client, name, logged.artifact_location, logged.model_id, self.parent_id, tags
+        )
+
+    def alias_holder(self, name: str, alias: str) -> registry.Holder | None:
+        return registry.alias_holder(self.client, name, alias)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(name, alias, version)
 
 
 __all__ = ["RunTreeWriter"]

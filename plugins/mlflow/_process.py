@@ -1,0 +1,298 @@
+"""MLflow writes happen in a process of their own, so the training loop never pays for them.
+
+MLflow's SQLAlchemy store spends about 40 ms of Python CPU on each trial's child run (create it,
+one batch, end it) and more on the model. On a writer *thread* that time competed with training
+for the GIL: ``benchmarks/mlflow_overhead.py`` measured the plugin at 1.3-1.6x the wall time of a
+run without it. Here one writer process per driver process makes every MLflow call, in the order
+the driver sent them; the driver only pickles commands and waits when it needs an answer (the
+registry) or at the end of a run. It is still the single writer DESIGN asks for: trials never
+talk to MLflow, and nothing else does.
+
+Each command names a :class:`~._writer.RunTreeWriter` method (:data:`COMMANDS`). After a run's
+first failed write the rest of that run's writes are skipped and reported by name, so a tracking
+server that went away costs one timeout, not one per trial.
+
+The process runs :func:`main`: commands come pickled on stdin, replies go out pickled on the
+original stdout (anything MLflow prints goes to stderr).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+COMMANDS = frozenset(
+    {
+        "open_parent",
+        "open_trial",
+        "close_trial",
+        "log_trial",
+        "end_open_trial",
+        "close_parent",
+        "log_model",
+        "register",
+        "alias_holder",
+        "set_alias",
+        "end_run",
+        "drain",
+    }
+)
+"""What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run`` and ``drain``."""
+
+_ALWAYS = frozenset({"drain", "end_run"})  # still run after a failure: waiting, and the last try to end the parent
+_NOT_WRITES = frozenset({"drain", "forget", "end_run"})  # never listed as skipped writes
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A run's first write that failed: what it was and the one-line error."""
+
+    what: str
+    error: str
+
+
+class WriteFailed(RuntimeError):
+    """A write failed in the writer process; the message is its one-line error."""
+
+
+def one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
+# -- driver side --------------------------------------------------------------------------------
+
+
+@dataclass
+class RunWrites:
+    """One run's writes: queue them in order, wait for an answer when needed, learn the first failure."""
+
+    process: WriterProcess
+    key: str
+    failure: Failure | None = None
+    skipped: list[str] = field(default_factory=list)
+
+    def submit(self, what: str, command: str, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Queue ``command``; the future gets its result, its error, or ``None`` if it was skipped."""
+        return self.process.send(self, what, command, args, kwargs)
+
+    def call(self, what: str, command: str, *args: Any, **kwargs: Any) -> Any:
+        """Queue ``command`` and wait for it; raises :class:`WriteFailed`. ``None`` if skipped."""
+        return self.submit(what, command, *args, **kwargs).result()
+
+    def drain(self) -> None:
+        """Wait until every write queued so far has run (or was skipped)."""
+        self.call("drain", "drain")
+
+    def close(self) -> None:
+        """Wait for the queued writes, then let the writer process forget this run."""
+        self.drain()
+        self.process.send(self, "forget", "forget", (), {}).result()
+
+
+class WriterProcess:
+    """The driver's handle on its writer process: a sender and a receiver thread around two pipes."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the same trainhooks and MLflow
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", f"from {__name__} import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._outbox: queue.Queue[Any] = queue.Queue()
+        self._pending: dict[int, tuple[RunWrites, str, str, Future[Any]]] = {}
+        self._lock = threading.Lock()
+        self._seq = itertools.count()
+        self._gone: str | None = None  # why the process cannot take commands any more
+        for target, name in ((self._send_loop, "sender"), (self._receive_loop, "receiver")):
+            threading.Thread(target=target, name=f"trainhooks-mlflow-{name}", daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return self._gone is None
+
+    def run(self, key: str) -> RunWrites:
+        return RunWrites(self, key)
+
+    def send(
+        self, run: RunWrites, what: str, command: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Future[Any]:
+        """Queue one command of ``run``; it is pickled now, so later changes to its arguments don't count."""
+        future: Future[Any] = Future()
+        with self._lock:
+            seq = next(self._seq)
+            try:
+                data = pickle.dumps((seq, run.key, command, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                self._settle(run, what, command, future, ("error", one_line(exc)))
+                return future
+            if self._gone is not None:
+                self._settle(run, what, command, future, ("error", self._gone))
+                return future
+            self._pending[seq] = (run, what, command, future)
+            self._outbox.put(data)
+        return future
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Let the process finish what it was sent, then stop it."""
+        self._outbox.put(None)
+        try:
+            self._proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    def _send_loop(self) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        while (data := self._outbox.get()) is not None:
+            try:
+                stdin.write(data)
+                stdin.flush()
+            except (OSError, ValueError):  # it died: the receiver sees that too
+                self._lost()
+                return
+        with contextlib.suppress(OSError):
+            stdin.close()  # end of input: the process exits after the last command
+
+    def _receive_loop(self) -> None:
+        assert self._proc.stdout is not None
+        while True:
+            try:
+                seq, reply = pickle.load(self._proc.stdout)
+            except Exception:  # EOF, or the process died mid-reply
+                self._lost()
+                return
+            self._reply(seq, reply)
+
+    def _reply(self, seq: int, reply: tuple[str, Any]) -> None:
+        with self._lock:
+            run, what, command, future = self._pending.pop(seq)
+        self._settle(run, what, command, future, reply)
+
+    def _lost(self) -> None:
+        """The process died: fail what it was sent, and everything sent from now on."""
+        try:
+            why = f"the mlflow writer process exited with code {self._proc.wait(timeout=30)}"
+        except subprocess.TimeoutExpired:
+            why = "the mlflow writer process stopped answering"
+        with self._lock:
+            self._gone = why
+            pending, self._pending = list(self._pending.values()), {}
+        for run, what, command, future in pending:
+            self._settle(run, what, command, future, ("error", why))
+
+    @staticmethod
+    def _settle(run: RunWrites, what: str, command: str, future: Future[Any], reply: tuple[str, Any]) -> None:
+        """Record a failure or skip on the run *before* anyone waiting on ``future`` wakes up."""
+        status, payload = reply
+        if status == "error" and run.failure is not None:
+            status = "skipped"  # the run already failed (e.g. the process died): later writes are skipped
+        if status == "ok":
+            future.set_result(payload)
+        elif status == "skipped":
+            if command not in _NOT_WRITES:
+                run.skipped.append(what)
+            future.set_result(None)
+        else:
+            if run.failure is None:
+                run.failure = Failure(what, payload)
+            future.set_exception(WriteFailed(payload))
+
+
+_shared: WriterProcess | None = None
+_shared_lock = threading.Lock()
+
+
+def writer_process() -> WriterProcess:
+    """This driver's writer process, started on first use (and again if it died)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.alive:
+            _shared = WriterProcess()
+            atexit.register(_shared.shutdown)
+        return _shared
+
+
+# -- writer process side ------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    writer: Any = None  # the run's RunTreeWriter, once open_parent made it
+    limits: tuple[int, int] = (0, 0)  # MLflow HTTP retries and timeout for this run's requests
+    failed: bool = False
+
+
+def _execute(run: _Run, command: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    from ._client import http_limits, make_client
+    from ._writer import RunTreeWriter
+
+    if command == "drain":
+        return None
+    if command == "end_run":  # needs no state, so a fresh process can do it after the old one died
+        uri, run_id, status, ended_ms, retries, timeout_s = args
+        with http_limits(retries, timeout_s):
+            make_client(uri).set_terminated(run_id, status=status, end_time=ended_ms)
+        return None
+    if command == "open_parent":
+        uri, experiment, retries, timeout_s, *rest = args
+        run.limits = (retries, timeout_s)
+        with http_limits(*run.limits):
+            run.writer = RunTreeWriter(make_client(uri), experiment)
+            return run.writer.open_parent(*rest, **kwargs)
+    if run.writer is None:
+        raise RuntimeError("the parent run was never created")
+    with http_limits(*run.limits):
+        return getattr(run.writer, command)(*args, **kwargs)
+
+
+def serve(commands: BinaryIO, replies: BinaryIO) -> None:
+    """Run commands until the driver closes its end; reply to each one in order."""
+    runs: dict[str, _Run] = {}
+    while True:
+        try:
+            seq, key, command, args, kwargs = pickle.load(commands)
+        except EOFError:
+            return
+        run = runs.setdefault(key, _Run())
+        if command == "forget":
+            runs.pop(key, None)
+            reply: tuple[str, Any] = ("ok", None)
+        elif command not in COMMANDS:
+            reply = ("error", f"unknown command {command!r}")
+        elif run.failed and command not in _ALWAYS:
+            reply = ("skipped", None)
+        else:
+            try:
+                reply = ("ok", _execute(run, command, args, kwargs))
+            except Exception as exc:
+                run.failed = True
+                reply = ("error", one_line(exc))
+        pickle.dump((seq, reply), replies, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.flush()
+
+
+def main() -> None:
+    """The writer process: serve the driver's commands until it closes stdin."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's; it ends the runs, then us
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
+    serve(sys.stdin.buffer, replies)
+
+
+__all__ = ["COMMANDS", "Failure", "RunWrites", "WriteFailed", "WriterProcess", "one_line", "writer_process"]
