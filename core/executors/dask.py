@@ -17,6 +17,12 @@ at once) and the trial comes back failed "worker lost". On a cluster that resche
 itself, the rerun is noticed when it reports an epoch out of order: it is told to abort and the
 trial is reported lost, so the driver never sees a trial's epochs twice. The data is scattered to
 the cluster once per run (and again after a loss).
+
+Lost data: Dask's active memory manager drops the extra copies of scattered data that no running
+task needs, so a dying worker can take the only copy with it, and the scheduler then cancels every
+trial that needed it, also those queued on healthy workers. A cancelled trial that had not
+reported an epoch is submitted again (once) with freshly scattered data: nothing of it reached
+the plugins, so it is not a failure. One that had reported epochs is reported lost as above.
 """
 
 from __future__ import annotations
@@ -146,6 +152,7 @@ class DaskExecutor:
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._attempts: dict[str, _Attempt] = {}
         self._data: tuple[Any, list[Any]] | None = None
+        self._resubmitted: set[int] = set()  # trials already submitted again after losing their data
         self._closing = threading.Event()
         self._pump = threading.Thread(target=self._pump_reports, name="trainhooks-dask-reports", daemon=True)
         self._pump.start()
@@ -249,6 +256,12 @@ class DaskExecutor:
             self._forget(attempt_id)
             return value
         if future.status == "cancelled":
+            if attempt.last_epoch == 0 and attempt.task.trial_id not in self._resubmitted:
+                self._forget(attempt_id)  # its input data was lost with a worker before it reported anything
+                self._resubmitted.add(attempt.task.trial_id)
+                self._data = None
+                self.submit(attempt.task)
+                return None
             return self._lost(attempt_id, "task cancelled by the cluster")
         error = future.exception()
         from distributed import KilledWorker
