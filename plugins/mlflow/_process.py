@@ -92,13 +92,13 @@ class RunWrites:
         return self.submit(what, command, *args, **kwargs).result()
 
     def drain(self) -> None:
-        """Wait until every write queued so far has run (or was skipped)."""
-        self.call("drain", "drain")
+        """Wait until every write queued so far has run (or was skipped); a failure is recorded, not raised."""
+        self.submit("waiting for the last writes", "drain").exception()
 
     def close(self) -> None:
         """Wait for the queued writes, then let the writer process forget this run."""
         self.drain()
-        self.process.send(self, "forget", "forget", (), {}).result()
+        self.process.send(self, "forget", "forget", (), {}).exception()
 
 
 class WriterProcess:
