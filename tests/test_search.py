@@ -294,3 +294,23 @@ def test_results_table_is_like_cv_results(small_xy, trainhooks_session):
     assert len(table["params"]) == 3
     frame = result.to_frame()
     assert {"param_alpha", "param_penalty", "mean_test_score"} <= set(frame.columns)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"max_epochs": 0}, "max_epochs: Input should be greater than or equal to 1"),
+        ({"eval_every": 0}, "eval_every: Input should be greater than or equal to 1"),
+        ({"cv": 1}, "cv: Input should be greater than or equal to 2"),
+        ({"scoring": "roc"}, "scoring: unknown scorer 'roc' (see sklearn.metrics.get_scorer_names())"),
+        ({"executor": "spark"}, "executor: Input should be 'sequential', 'process' or 'dask'"),
+    ],
+)
+def test_bad_keyword_arguments_fail_like_a_config_file_before_any_event(
+    keywords, message, small_xy, trainhooks_session, trainhooks_recorder
+) -> None:
+    X, y = small_xy
+    with pytest.raises(trainhooks.ConfigError) as raised:
+        trainhooks_session().tune(sgd(), SPACE, X, y, **keywords)
+    assert str(raised.value) == message
+    assert trainhooks_recorder.events == []
