@@ -295,4 +295,4 @@ def main() -> None:
     serve(sys.stdin.buffer, replies)
 
 
-__all__ = ["COMMANDS", "Failure", "RunWrites", "WriteFailed", "WriterProcess", "one_line", "writer_process"]
+__all__ = ["Failure", "RunWrites", "WriteFailed", "WriterProcess", "main", "writer_process"]
