@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
 
 
@@ -48,15 +47,6 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 CliRunner = Callable[..., subprocess.CompletedProcess]
 
 
-def ctrl_c_enabled() -> None:
-    """``preexec_fn`` for a child that a test interrupts: Ctrl-C (SIGINT) back to its default.
-
-    A shell starts background jobs with SIGINT ignored, and children inherit that; Python then
-    never raises KeyboardInterrupt. Tests run from such a job would otherwise see no Ctrl-C at all.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture
 def run_cli() -> CliRunner:
     """Run the installed ``trainhooks`` command; ``site`` adds a plugin directory to its path."""
@@ -78,8 +68,3 @@ def small_xy() -> tuple[np.ndarray, np.ndarray]:
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     return X[:300], y[:300]
-
-
-def write_config(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path

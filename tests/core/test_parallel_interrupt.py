@@ -10,14 +10,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ctrl_c_enabled
+from helpers import ctrl_c_enabled
 
 SCRIPT = """
 import sys, time
 import trainhooks
 from sklearn.linear_model import SGDClassifier
 from trainhooks.testing import EventRecorder, make_session
-from test_parallel_support import FragileSGD, data
+from parallel_helpers import FragileSGD, data
 
 
 class Announce:

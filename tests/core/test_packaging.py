@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 FOLDERS = {"core": "trainhooks", "hooks": "trainhooks/hooks", "plugins": "trainhooks/plugins"}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import REPO
 
 from trainhooks import SUMMARY_KEYS
 from trainhooks.cli import main
@@ -211,7 +212,7 @@ def test_debug_shows_the_traceback(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.slow
 def test_the_installed_command_runs_the_quickstart_example(run_cli, tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parent.parent / "examples" / "quickstart.toml"
+    example = REPO / "examples" / "quickstart.toml"
     proc = run_cli("tune", str(example), "--json", "--no-plugin", "mlflow", "--n-trials", "4")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)["summary"]

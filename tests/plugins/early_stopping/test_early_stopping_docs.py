@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from trainhooks.plugins.early_stopping import StopReason, parse_settings
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "early-stopping.md"
+PAGE = REPO / "docs" / "early-stopping.md"
 
 
 def blocks(language: str) -> list[str]:

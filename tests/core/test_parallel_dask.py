@@ -17,7 +17,7 @@ import dask
 import distributed  # imported before any dask.config.set, which would drop its defaults on exit
 import psutil
 import pytest
-from test_parallel_support import FragileSGD, StopTrial, assert_run_order, table, tune
+from parallel_helpers import FragileSGD, StopTrial, assert_run_order, table, tune
 
 from trainhooks import ConfigError, hookimpl
 from trainhooks.testing import EventRecorder

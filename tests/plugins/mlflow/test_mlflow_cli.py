@@ -11,9 +11,8 @@ import pytest
 from trainhooks.cli import main
 
 if TYPE_CHECKING:
-    from mlflow_fixtures import Store
+    from mlflow_support import Store
 
-pytest_plugins = ["mlflow_fixtures"]
 
 CONFIG = """
 [experiment]
@@ -137,7 +136,7 @@ def test_runs_list_reads_mlflow_tracking_uri_from_the_environment(
 def test_unreachable_tracking_server_is_one_line_exit_1_before_any_trial(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mlflow_fixtures import free_port
+    from mlflow_support import free_port
 
     config = tmp_path / "tune.toml"
     config.write_text(CONFIG.format(experiment="unreachable"), encoding="utf-8")

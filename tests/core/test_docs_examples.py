@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = REPO / "docs"
 PAGES = ["index.md", "tuning.md", "writing-plugins.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

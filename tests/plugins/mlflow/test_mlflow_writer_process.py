@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from conftest import ctrl_c_enabled
+from helpers import ctrl_c_enabled
 
 from trainhooks.hooks import PluginFailed, hookimpl
 from trainhooks.testing import EventRecorder, make_session
 
 if TYPE_CHECKING:
-    from mlflow_fixtures import Store
+    from mlflow_support import Store
 
-pytest_plugins = ["mlflow_fixtures"]
 
 TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
 

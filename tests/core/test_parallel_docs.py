@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "scaling.md"
+PAGE = REPO / "docs" / "scaling.md"
 
 
 @pytest.mark.slow

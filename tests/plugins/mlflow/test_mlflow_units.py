@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import REPO
 
 from trainhooks.hooks import TrialEnded
 from trainhooks.plugins.mlflow._compare import best_runs
@@ -80,7 +79,7 @@ def test_config_toml_reads_back_as_the_same_configuration(tmp_path) -> None:
     from trainhooks import load_config
     from trainhooks.plugins.mlflow._toml import dumps
 
-    original = load_config(Path(__file__).resolve().parent.parent / "examples" / "quickstart.toml").to_plain()
+    original = load_config(REPO / "examples" / "quickstart.toml").to_plain()
     original["plugins"]["mlflow"] = {"register_as": "a model", "min_improvement": 0.01, "log_trials": "top_k"}
     original["experiment"]["name"] = 'quotes "and" üñïcode'
     path = tmp_path / "config.toml"

@@ -17,9 +17,8 @@ from trainhooks.hooks import ModelRegistered, PluginFailed
 from trainhooks.testing import EventRecorder, make_session, small_search
 
 if TYPE_CHECKING:
-    from mlflow_fixtures import MlflowServer
+    from mlflow_support import MlflowServer
 
-pytest_plugins = ["mlflow_fixtures"]
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +35,7 @@ def server_tune(server: MlflowServer, experiment: str, *plugins: object, recorde
 
 
 def test_full_tune_logs_the_same_tree_to_a_tracking_server(mlflow_server: MlflowServer, tmp_path: Path) -> None:
-    from mlflow_fixtures import Store
+    from mlflow_support import Store
 
     recorder = EventRecorder()
     store = Store(mlflow_server.uri, "over-http")

@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "mlflow.md"
+DOC = REPO / "docs" / "mlflow.md"
 
 
 @pytest.mark.slow

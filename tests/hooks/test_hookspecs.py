@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from trainhooks.hooks import PROJECT_NAME
 from trainhooks.hooks.specs import SPEC_MODULES
 from trainhooks.plugin_loader import new_plugin_manager
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = REPO / "docs"
 
 SPECS = [
     (name, fn)

@@ -9,12 +9,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from trainhooks import ConfigError
 from trainhooks.hooks.actions import ACTIONS
 from trainhooks.plugins.rbac import DEFAULT_DENY, Policy
-
-REPO = Path(__file__).resolve().parent.parent
 
 POLICY = """
 [roles.viewer]

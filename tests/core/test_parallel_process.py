@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sklearn.linear_model import SGDClassifier
-from test_parallel_support import (
+from parallel_helpers import (
     SPACE,
     FragileSGD,
     ScriptedStrategies,
@@ -18,6 +17,7 @@ from test_parallel_support import (
     table,
     tune,
 )
+from sklearn.linear_model import SGDClassifier
 
 from trainhooks import RunResult
 from trainhooks.testing import EventRecorder, make_session

@@ -16,9 +16,7 @@ from trainhooks.hooks import ModelRegistered, PluginFailed
 from trainhooks.testing import EventRecorder, make_session, small_search
 
 if TYPE_CHECKING:
-    from mlflow_fixtures import Store
-
-pytest_plugins = ["mlflow_fixtures"]
+    from mlflow_support import Store
 
 
 def run_tune(store: Store, *plugins: object, recorder: EventRecorder | None = None, settings: Any = None, **kw: Any):
@@ -317,7 +315,7 @@ def test_bad_settings_are_one_line_config_errors_and_write_nothing(
 
 
 def test_unreachable_server_stops_the_run_before_any_trial(mlflow_store: Store) -> None:
-    from mlflow_fixtures import free_port
+    from mlflow_support import free_port
 
     from trainhooks import TrainhooksError
 
@@ -334,7 +332,7 @@ def test_tracking_failure_mid_run_is_isolated_and_noted(mlflow_db_template: Path
     import shutil
     import sqlite3
 
-    from mlflow_fixtures import Store
+    from mlflow_support import Store
 
     class BreakStore:
         plugin_name = "breaker"

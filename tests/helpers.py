@@ -1,0 +1,18 @@
+"""Plain helpers shared by tests in every folder (fixtures live in the conftest.py files)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+"""The repository root: docs/, examples/ and the code folders are found from here."""
+
+
+def ctrl_c_enabled() -> None:
+    """``preexec_fn`` for a child that a test interrupts: Ctrl-C (SIGINT) back to its default.
+
+    A shell starts background jobs with SIGINT ignored, and children inherit that; Python then
+    never raises KeyboardInterrupt. Tests run from such a job would otherwise see no Ctrl-C at all.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
