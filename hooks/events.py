@@ -93,12 +93,20 @@ class TrialStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class EpochEnded(Event):
-    """All folds of a trial finished one epoch; ``metrics`` has ``score``, ``score_std``, ``fold_scores``."""
+    """All folds of a trial finished one epoch; ``metrics`` has ``score``, ``score_std``, ``fold_scores``.
+
+    ``planned_epochs`` is how many epochs the core will train this trial unless a plugin stops it
+    (decided from ``search.max_epochs`` and the estimator's own ``n_estimators``/``max_iter``; 1 for
+    an estimator without epochs), and ``is_last`` says this is that final epoch: plugins read both
+    here instead of re-deriving them from the configuration.
+    """
 
     name: ClassVar[str] = "epoch-ended"
     trial_id: int
     epoch: int
     metrics: dict[str, Any]
+    planned_epochs: int
+    is_last: bool
 
 
 @dataclass(frozen=True, kw_only=True)
