@@ -61,4 +61,19 @@ def epoch_mode(est: BaseEstimator) -> tuple[str, str | None]:
     return "fit", None
 
 
-__all__ = ["ITERATION_PARAMS", "build_estimator", "epoch_mode", "resolve_estimator"]
+def planned_epochs(est: BaseEstimator, max_epochs: int) -> int:
+    """How many epochs ``est`` trains: ``max_epochs`` passes of ``partial_fit``; for ``warm_start``
+    estimators at most one per unit of their own iteration parameter (``n_estimators = 4`` gives 4
+    epochs even with ``max_epochs = 10``); 1 for an estimator without epochs.
+
+    The core decides this once and tells plugins (``epoch-ended.planned_epochs``/``is_last``).
+    """
+    mode, param = epoch_mode(est)
+    if mode == "partial_fit":
+        return max_epochs
+    if mode == "warm_start":
+        return max(1, min(max_epochs, int(est.get_params()[param])))
+    return 1
+
+
+__all__ = ["ITERATION_PARAMS", "build_estimator", "epoch_mode", "planned_epochs", "resolve_estimator"]

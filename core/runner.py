@@ -42,6 +42,7 @@ from trainhooks.hooks import (
 from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
 from .errors import ConfigError, DataError, PermissionDenied
+from .estimators import build_estimator, planned_epochs
 from .executors import Executor, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
 from .results import RunResult, best_result, summarize, trial_row
@@ -138,6 +139,7 @@ class Runner:
             self.run_id, spec.kind, principal, spec.experiment, dispatcher, self.stamp, plugin_names
         )
         self.results: list[TrialResult] = []
+        self._planned_epochs: dict[int, int] = {}
         self.stop_reason = "completed"
         self._started = 0.0
         self._workdir: Path | None = None
@@ -209,7 +211,15 @@ class Runner:
                 shutil.rmtree(self._workdir, ignore_errors=True)
 
     def _on_epoch(self, trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:
-        event = self.emit(EpochEnded, trial_id=trial_id, epoch=epoch, metrics=metrics)
+        planned = self._planned_epochs[trial_id]
+        event = self.emit(
+            EpochEnded,
+            trial_id=trial_id,
+            epoch=epoch,
+            metrics=metrics,
+            planned_epochs=planned,
+            is_last=epoch >= planned,
+        )
         answer = self.dispatcher.should_stop_trial(event)
         return answer.value if answer is not None else None
 
@@ -235,6 +245,7 @@ class Runner:
         def start(params: dict[str, Any]) -> int:
             nonlocal next_id
             trial_id, next_id = next_id, next_id + 1
+            self._planned_epochs[trial_id] = planned_epochs(build_estimator(spec.estimator, params), spec.max_epochs)
             self.emit(TrialStarted, trial_id=trial_id, params=params)
             in_flight[trial_id] = params
             executor.submit(

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from trainhooks.hooks import StopDecision
 
-from .estimators import build_estimator, epoch_mode
+from .estimators import build_estimator, epoch_mode, planned_epochs
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -87,13 +87,9 @@ class EpochTrainer:
         self.est = est
         self.mode, self.param = epoch_mode(est)
         self.classes = classes
-        if self.mode == "fit":
-            self.n_epochs = 1
-        elif self.mode == "partial_fit":
-            self.n_epochs = max_epochs
-        else:
+        self.n_epochs = planned_epochs(est, max_epochs)
+        if self.mode == "warm_start":
             self.total = int(est.get_params()[self.param])
-            self.n_epochs = max(1, min(max_epochs, self.total))
             # boosting and forests add to what they have; solvers like LogisticRegression restart
             # the count on each call from the previous solution
             self.cumulative = self.param == "n_estimators" or "GradientBoosting" in type(est).__name__

@@ -32,7 +32,6 @@ class EarlyStoppingPlugin:
     def __init__(self) -> None:
         self.settings: EarlyStoppingSettings | None = None
         self._run: RunContext | None = None
-        self._max_epochs: int | None = None
         self._pending_state: dict[str, Any] | None = None
         self._missing_noted = False
         self._reset(None)
@@ -54,8 +53,6 @@ class EarlyStoppingPlugin:
         self._reset(parse_settings(table) if table else None)
         self._run = run
         self._missing_noted = False
-        max_epochs = (config.get("search") or {}).get("max_epochs")
-        self._max_epochs = int(max_epochs) if isinstance(max_epochs, int) else None
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self._restore(state)
@@ -76,7 +73,7 @@ class EarlyStoppingPlugin:
             return
         self._histories.record(event.trial_id, event.epoch, value)
         monitor = self._monitors.setdefault(event.trial_id, TrialMonitor(self.settings))
-        decision = self._decide(monitor, event.trial_id, event.epoch, value)
+        decision = self._decide(monitor, event, value)
         if decision is not None:
             self._decisions[event.trial_id] = decision
 
@@ -95,8 +92,9 @@ class EarlyStoppingPlugin:
                 )
             return None
 
-    def _decide(self, monitor: TrialMonitor, trial_id: int, epoch: int, value: float) -> StopDecision | None:
+    def _decide(self, monitor: TrialMonitor, event: EpochEnded, value: float) -> StopDecision | None:
         settings = self.settings
+        trial_id, epoch = event.trial_id, event.epoch
         assert settings is not None
         reason = monitor.update(epoch, value)
         restore = monitor.best_epoch if settings.restore_best else None
@@ -109,7 +107,7 @@ class EarlyStoppingPlugin:
             pruned = self._pruner.should_prune(self._histories, trial_id, epoch, value)
             if pruned is not None:
                 return StopDecision(str(pruned), prune=True)
-        if restore is not None and restore != epoch and epoch == self._max_epochs:
+        if restore is not None and restore != epoch and event.is_last:
             return StopDecision(str(StopReason.MAX_EPOCHS), use_epoch=restore)
         return None
 

@@ -13,7 +13,13 @@ from trainhooks.hooks import EVENT_TYPES, Event, FrozenDict, RunStarted, TrialEn
 SAMPLE_FIELDS = {
     "run-started": {"kind": "tune", "config": {"search": {"n_trials": 3, "space": {"a": [1, 2]}}}},
     "trial-started": {"trial_id": 0, "params": {"alpha": 0.1, "penalty": "l2"}},
-    "epoch-ended": {"trial_id": 0, "epoch": 1, "metrics": {"score": 0.9, "score_std": 0.01, "fold_scores": [0.9, 0.9]}},
+    "epoch-ended": {
+        "trial_id": 0,
+        "epoch": 1,
+        "metrics": {"score": 0.9, "score_std": 0.01, "fold_scores": [0.9, 0.9]},
+        "planned_epochs": 3,
+        "is_last": False,
+    },
     "trial-ended": {
         "trial_id": 0,
         "params": {"alpha": 0.1},

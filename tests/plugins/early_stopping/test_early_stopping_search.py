@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_digits
 from sklearn.linear_model import SGDClassifier
 
@@ -440,3 +441,51 @@ def test_train_run_stops_early_and_refits_the_best_epoch(digits: Any) -> None:
     assert row["stop_reason"] == "patience" and row["epochs"] == len(scores) < 30
     assert row["best_epoch"] == int(np.argmax(scores)) + 1 and result.best_score == max(scores)
     assert recorder.of(ModelFitted)[0].epochs == row["best_epoch"]
+
+
+class PeaksAtTwoEstimators(ClassifierMixin, BaseEstimator):
+    """A warm-start classifier whose accuracy is best after 2 of its 4 estimators: a nearest-centroid
+    rule with 2 fitted estimators, the majority class otherwise (so the last epoch is not the best)."""
+
+    def __init__(self, n_estimators: int = 4, warm_start: bool = False) -> None:
+        self.n_estimators = n_estimators
+        self.warm_start = warm_start
+
+    def fit(self, X: Any, y: Any) -> PeaksAtTwoEstimators:
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.majority_ = self.classes_[np.argmax(counts)]
+        self.centroids_ = np.stack([X[y == c].mean(axis=0) for c in self.classes_])
+        self.fitted_estimators_ = self.n_estimators
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        if self.fitted_estimators_ == 2:
+            distances = ((X[:, None, :] - self.centroids_[None]) ** 2).sum(axis=2)
+            return self.classes_[np.argmin(distances, axis=1)]
+        return np.full(len(X), self.majority_)
+
+
+def test_restore_best_on_a_warm_start_estimator_with_fewer_estimators_than_max_epochs(digits: Any) -> None:
+    """n_estimators = 4 with max_epochs = 10: the trial's last epoch is 4, not 10. The core says so
+    (``is_last``), so restore_best reports epoch 2, the best, and the refit trains 2 estimators
+    (regression: the plugin used to wait for epoch == max_epochs and reported epoch 4)."""
+    recorder = EventRecorder()
+    session = make_session(recorder, builtins=("early_stopping",))
+    X, y = digits
+    result = session.train(
+        PeaksAtTwoEstimators(), X, y, cv=3, max_epochs=10, plugin_config={"early_stopping": {"restore_best": True}}
+    )
+    epochs = recorder.of(EpochEnded)
+    assert [(e.epoch, e.planned_epochs, e.is_last) for e in epochs] == [
+        (1, 4, False),
+        (2, 4, False),
+        (3, 4, False),
+        (4, 4, True),
+    ]
+    scores = [e.metrics["score"] for e in epochs]
+    assert scores[1] > max(scores[0], scores[2], scores[3])
+    row = result.trials[0]
+    assert (row["epochs"], row["best_epoch"], row["stop_reason"]) == (4, 2, "max_epochs")
+    assert result.best_score == scores[1]
+    assert recorder.of(ModelFitted)[0].epochs == 2
+    assert result.best_estimator.fitted_estimators_ == 2

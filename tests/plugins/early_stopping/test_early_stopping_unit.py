@@ -54,7 +54,7 @@ class Driver:
     def __init__(self, table: dict[str, Any] | None, *, max_epochs: int = 10, plugin: Any = None) -> None:
         self.plugin = plugin or EarlyStoppingPlugin()
         self.run = FakeRun()
-        config = {"search": {"max_epochs": max_epochs}, "plugins": {"early_stopping": table} if table else {}}
+        config = {"plugins": {"early_stopping": table} if table else {}}
         self.plugin.trainhooks_configure(config=config, run=self.run)
         self.seq = 0
         self.max_epochs = max_epochs
@@ -68,7 +68,12 @@ class Driver:
 
     def epoch(self, trial_id: int, epoch: int, score: float, **metrics: Any) -> Any:
         event = EpochEnded(
-            **self._stamp(), trial_id=trial_id, epoch=epoch, metrics={"score": score, "score_std": 0.0, **metrics}
+            **self._stamp(),
+            trial_id=trial_id,
+            epoch=epoch,
+            metrics={"score": score, "score_std": 0.0, **metrics},
+            planned_epochs=self.max_epochs,
+            is_last=epoch == self.max_epochs,
         )
         self.plugin.trainhooks_on_epoch_end(event=event)
         return self.plugin.trainhooks_should_stop_trial(event=event)
