@@ -27,9 +27,12 @@ from trainhooks.hooks import (
     PermissionDecision,
     PermissionRequest,
     PluginFailed,
+    SettingsError,
     StopDecision,
     signals,
 )
+
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +198,19 @@ class Dispatcher:
     # -- setup hooks --------------------------------------------------------------------------
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Answer]:
-        """Every non-``None`` answer of a setup hook, in call order. Errors propagate."""
+        """Every non-``None`` answer of a setup hook, in call order. Errors propagate.
+
+        A plugin's :class:`~trainhooks.hooks.SettingsError` propagates as a :class:`ConfigError`
+        with the same message, so it reaches users like the core's own (exit 2, one line each).
+        """
         answers = []
         for impl in self._implementations(hook_name):
-            value = self._call(impl, hook_name, kwargs)
+            try:
+                value = self._call(impl, hook_name, kwargs)
+            except SettingsError as exc:
+                if isinstance(exc, ConfigError):
+                    raise
+                raise ConfigError(str(exc)) from exc
             if value is not None:
                 answers.append(Answer(value, impl.plugin_name))
         return answers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trainhooks.hooks import SettingsError
+
 
 class TrainhooksError(Exception):
     """Base class: a one-line, user-facing error with an exit code (DESIGN section 5)."""
@@ -9,8 +11,12 @@ class TrainhooksError(Exception):
     exit_code = 1
 
 
-class ConfigError(TrainhooksError):
-    """The configuration (file, keyword arguments or plugin table) is invalid. Exit 2."""
+class ConfigError(TrainhooksError, SettingsError):
+    """The configuration (file, keyword arguments or plugin table) is invalid. Exit 2.
+
+    It is also the contract's :class:`trainhooks.hooks.SettingsError`, so one ``except`` catches
+    both; a plugin's ``SettingsError`` from ``trainhooks_configure`` is re-raised as this class.
+    """
 
     exit_code = 2
 

@@ -1,4 +1,5 @@
-"""The whole plugin contract of trainhooks: markers, hook specs, events, decisions and signals.
+"""The whole plugin contract of trainhooks: markers, hook specs, events, decisions, signals,
+the settings helper and its error, search spaces and the strategy protocols.
 
 This package imports nothing from the core or the built-in plugins, so a plugin can depend on
 it alone.
@@ -7,6 +8,7 @@ it alone.
 from . import signals, specs
 from .context import RunContext
 from .decisions import PermissionDecision, PermissionRequest, StopDecision
+from .errors import SettingsError
 from .events import (
     EVENT_TYPES,
     EpochEnded,
@@ -23,6 +25,7 @@ from .events import (
 )
 from .frozen import FrozenDict, freeze, thaw
 from .markers import PROJECT_NAME, hookimpl, hookspec
+from .settings import PluginSettings, did_you_mean, validate_settings
 from .strategy import Strategy, StrategyFactory
 
 __all__ = [
@@ -36,20 +39,24 @@ __all__ = [
     "PermissionDecision",
     "PermissionRequest",
     "PluginFailed",
+    "PluginSettings",
     "RunContext",
     "RunEnded",
     "RunFailed",
     "RunStarted",
     "SearchStopped",
+    "SettingsError",
     "StopDecision",
     "Strategy",
     "StrategyFactory",
     "TrialEnded",
     "TrialStarted",
+    "did_you_mean",
     "freeze",
     "hookimpl",
     "hookspec",
     "signals",
     "specs",
     "thaw",
+    "validate_settings",
 ]
