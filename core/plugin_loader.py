@@ -91,10 +91,25 @@ def _hooks_of(manager: pluggy.PluginManager, plugin: object) -> list[str]:
 
 
 def _validate_registration(manager: pluggy.PluginManager, plugin: object) -> None:
-    """Refuse hooks that have no spec (usually a misspelt hook name)."""
-    unknown = [c.name for c in manager.get_hookcallers(plugin) or [] if c.spec is None]
+    """Refuse hooks that have no spec (usually a misspelt hook name), and hook wrappers.
+
+    trainhooks calls every implementation itself (core/dispatch.py) so that one failing plugin never
+    stops the others; a ``wrapper=True`` or ``hookwrapper=True`` implementation would never run
+    there. Refusing it at load says so, instead of a hook that silently does nothing.
+    """
+    callers = manager.get_hookcallers(plugin) or []
+    unknown = [c.name for c in callers if c.spec is None]
     if unknown:
         raise pluggy.PluginValidationError(plugin, f"unknown hook {unknown[0]!r} (no such hook spec; misspelt?)")
+    for caller in callers:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper):
+                kind = "wrapper=True" if impl.wrapper else "hookwrapper=True"
+                raise pluggy.PluginValidationError(
+                    plugin,
+                    f"hook {caller.name!r} is declared with {kind}; trainhooks does not run hook wrappers "
+                    "(use a plain @hookimpl, see docs/writing-plugins.md)",
+                )
 
 
 class PluginLoader:
