@@ -7,9 +7,10 @@ of the record's canonical JSON without ``hash``). Editing a record changes its h
 moving one breaks the ``prev``/``seq`` chain. Deleting records at the *end* leaves a valid, shorter
 chain: compare the head hash :func:`verify` reports with one kept elsewhere to detect that.
 
-Appends take an exclusive ``flock`` on the file (several processes may share one log), and the
-record is flushed and fsync'ed before :meth:`AuditLog.append` returns, so the action it guards
-proceeds only after its record is on disk.
+Appends hold an exclusive lock (``filelock``, on ``<log>.lock`` beside the log, on every platform),
+so several processes may share one log: each reads the last record and writes the next one as one
+step. The record is flushed and fsync'ed before :meth:`AuditLog.append` returns, so the action it
+guards proceeds only after its record is on disk.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: appends are not locked against other processes
-    fcntl = None  # type: ignore[assignment]
+from filelock import FileLock
 
 GENESIS = "0" * 64
 """``prev`` of the first record."""
@@ -94,47 +93,48 @@ class AuditLog:
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Write one record after the current last one; returns it once it is on disk."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
-        except OSError as exc:
-            raise AuditError(f"cannot open audit log {self.path}: {exc.strerror}") from None
-        with os.fdopen(fd, "r+b") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        with self._locked() as fh:
             try:
-                try:
-                    last = _last_line(fh)
-                    previous = json.loads(last) if last is not None else None
-                    prev_hash = GENESIS if previous is None else previous["hash"]
-                    seq = 1 if previous is None else int(previous["seq"]) + 1
-                except AuditError as exc:
-                    raise AuditError(f"audit log {self.path}: {exc}") from None
-                except (ValueError, KeyError, TypeError):
-                    raise AuditError(
-                        f"audit log {self.path}: its last record is damaged; run 'trainhooks audit verify'"
-                    ) from None
-                record: dict[str, Any] = {
-                    "seq": seq,
-                    "time": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-                    "principal": principal,
-                    "action": action,
-                    "resource": resource,
-                    "decision": "allow" if allowed else "deny",
-                    "rule": rule,
-                    "reason": reason,
-                    "plugins": sorted(plugins),
-                    "run_id": run_id,
-                    "prev": prev_hash,
-                }
-                record["hash"] = record_hash(record)
-                line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
-                fh.write(line.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                last = _last_line(fh)
+                previous = json.loads(last) if last is not None else None
+                prev_hash = GENESIS if previous is None else previous["hash"]
+                seq = 1 if previous is None else int(previous["seq"]) + 1
+            except AuditError as exc:
+                raise AuditError(f"audit log {self.path}: {exc}") from None
+            except (ValueError, KeyError, TypeError):
+                raise AuditError(
+                    f"audit log {self.path}: its last record is damaged; run 'trainhooks audit verify'"
+                ) from None
+            record: dict[str, Any] = {
+                "seq": seq,
+                "time": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+                "principal": principal,
+                "action": action,
+                "resource": resource,
+                "decision": "allow" if allowed else "deny",
+                "rule": rule,
+                "reason": reason,
+                "plugins": sorted(plugins),
+                "run_id": run_id,
+                "prev": prev_hash,
+            }
+            record["hash"] = record_hash(record)
+            line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+            fh.write(line.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
         return record
+
+    @contextmanager
+    def _locked(self) -> Iterator[BinaryIO]:
+        """The log opened for reading its tail and appending, while this process holds its lock."""
+        try:
+            with FileLock(f"{self.path}.lock", mode=0o640):
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+                with os.fdopen(fd, "r+b") as fh:
+                    yield fh
+        except OSError as exc:
+            raise AuditError(f"cannot append to audit log {self.path}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
