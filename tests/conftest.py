@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import breast_cancer
 from helpers import REPO
 
 TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
@@ -63,8 +64,4 @@ def run_cli() -> CliRunner:
 @pytest.fixture(scope="session")
 def small_xy() -> tuple[np.ndarray, np.ndarray]:
     """300 standardised rows of breast_cancer: quick to fit, two classes."""
-    from sklearn.datasets import load_breast_cancer
-
-    X, y = load_breast_cancer(return_X_y=True)
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
-    return X[:300], y[:300]
+    return breast_cancer(300)

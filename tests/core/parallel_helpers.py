@@ -13,8 +13,8 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from builders import breast_cancer
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import SGDClassifier
 
 from trainhooks import RunResult, StopDecision, hookimpl
@@ -23,9 +23,7 @@ from trainhooks.testing import EventRecorder, make_session
 
 def data(rows: int = 240) -> tuple[np.ndarray, np.ndarray]:
     """A standardised slice of breast_cancer: small enough for fast trials."""
-    X, y = load_breast_cancer(return_X_y=True)
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
-    return X[:rows], y[:rows]
+    return breast_cancer(rows)
 
 
 SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}

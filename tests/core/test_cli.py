@@ -4,41 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
+from builders import labelled_frame, run_config, toml_text, write_frame, write_toml
 from helpers import REPO
 
 from trainhooks import SUMMARY_KEYS
 from trainhooks.cli import main
 
-GOOD = """
-[experiment]
-name = "cli-test"
-
-[data]
-dataset = "breast_cancer"
-test_size = 0.2
-random_state = 0
-
-[model]
-estimator = "sklearn.linear_model.LogisticRegression"
-params = { max_iter = 300 }
-
-[search]
-strategy = "random"
-n_trials = 3
-cv = 3
-scoring = "accuracy"
-max_epochs = 2
-
-[search.space]
-C = { low = 0.01, high = 10.0, log = true }
-
-[plugins]
-disable = ["mlflow"]
-"""
+GOOD = run_config(
+    experiment={"name": "cli-test"},
+    data={"test_size": 0.2, "random_state": 0},
+    model={"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 300}},
+    search={"space": {"C": {"low": 0.01, "high": 10.0, "log": True}}},
+    plugins={"disable": ["mlflow"]},
+)
+"""A small random search over LogisticRegression's ``C``; the mlflow plugin is off."""
 
 
 def run_main(args: list[str], capsys) -> tuple[int, str, str]:
@@ -50,7 +33,7 @@ def run_main(args: list[str], capsys) -> tuple[int, str, str]:
 
 def test_tune_prints_json_with_run_id_summary_and_trials(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(GOOD)
+    write_toml(config, GOOD)
     code, out, err = run_main(["tune", str(config), "--json", "--quiet"], capsys)
     assert code == 0, err
     data = json.loads(out)
@@ -62,7 +45,7 @@ def test_tune_prints_json_with_run_id_summary_and_trials(tmp_path: Path, capsys)
 
 def test_overrides_from_the_command_line(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(GOOD)
+    write_toml(config, GOOD)
     code, out, _ = run_main(
         ["tune", str(config), "--json", "-q", "--n-trials", "2", "--seed", "5", "--set", "search.cv=4"], capsys
     )
@@ -74,7 +57,7 @@ def test_overrides_from_the_command_line(tmp_path: Path, capsys) -> None:
 
 def test_train_command_and_human_output(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(GOOD)
+    write_toml(config, GOOD)
     code, out, _ = run_main(["train", str(config), "-q"], capsys)
     assert code == 0
     assert "Train summary" in out and "best_score" in out and "test_score" in out
@@ -82,7 +65,7 @@ def test_train_command_and_human_output(tmp_path: Path, capsys) -> None:
 
 def test_progress_prints_plain_lines_when_not_a_terminal(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(GOOD)
+    write_toml(config, GOOD)
     code, _, err = run_main(["tune", str(config), "--json"], capsys)
     assert code == 0
     lines = [line for line in err.splitlines() if line.startswith("trial ")]
@@ -95,32 +78,37 @@ def test_every_command_has_help(command: list[str], capsys) -> None:
     assert code == 0 and "Usage:" in out
 
 
+def with_all_plugins(**changes: Any) -> str:
+    """GOOD with ``changes``, as TOML, and the real plugins loaded (nothing disabled)."""
+    return toml_text(run_config(run_config(GOOD, plugins={"disable": []}), **changes))
+
+
 BAD_CONFIGS = {
     "low_not_below_high": (
-        GOOD.replace("C = { low = 0.01, high = 10.0, log = true }", "C = { low = 10.0, high = 1.0 }"),
+        with_all_plugins(search={"space": {"C": {"low": 10.0, "high": 1.0}}}),
         "search.space.C.low: must be < high",
     ),
-    "misspelt_key": (GOOD.replace("n_trials = 3", "n_trails = 3"), "search.n_trails: unknown key"),
-    "zero_trials": (GOOD.replace("n_trials = 3", "n_trials = 0"), "search.n_trials: Input should be greater than 0"),
-    "unknown_scorer": (GOOD.replace('scoring = "accuracy"', 'scoring = "acuracy"'), "search.scoring: unknown scorer"),
+    "misspelt_key": (with_all_plugins(search={"n_trials": None, "n_trails": 3}), "search.n_trails: unknown key"),
+    "zero_trials": (with_all_plugins(search={"n_trials": 0}), "search.n_trials: Input should be greater than 0"),
+    "unknown_scorer": (with_all_plugins(search={"scoring": "acuracy"}), "search.scoring: unknown scorer"),
     "missing_model": (
-        GOOD.replace('[model]\nestimator = "sklearn.linear_model.LogisticRegression"\nparams = { max_iter = 300 }', ""),
+        with_all_plugins(model=None),
         "model: required",
     ),
     "arbitrary_import": (
-        GOOD.replace("sklearn.linear_model.LogisticRegression", "os.system"),
+        with_all_plugins(model={"estimator": "os.system"}),
         "model.estimator: 'os.system' is not a scikit-learn estimator",
     ),
     "sklearn_non_estimator": (
-        GOOD.replace("sklearn.linear_model.LogisticRegression", "sklearn.utils.shuffle"),
+        with_all_plugins(model={"estimator": "sklearn.utils.shuffle"}),
         "model.estimator: 'sklearn.utils.shuffle' is not a scikit-learn estimator class",
     ),
-    "unknown_param": (GOOD.replace("max_iter = 300", "max_iters = 300"), "model.params:"),
-    "unknown_strategy": (GOOD.replace('strategy = "random"', 'strategy = "genetic"'), "search.strategy: unknown"),
-    "bad_executor": (GOOD.replace("max_epochs = 2", 'executor = "spark"'), "search.executor:"),
-    "zero_eval_every": (GOOD.replace("max_epochs = 2", "max_epochs = 2\neval_every = 0"), "search.eval_every:"),
-    "unknown_dataset": (GOOD.replace('"breast_cancer"', '"mnist"'), "data.dataset: unknown dataset 'mnist'"),
-    "bad_on_error": (GOOD.replace('disable = ["mlflow"]', 'on_error = "ignore"'), "plugins.on_error:"),
+    "unknown_param": (with_all_plugins(model={"params": {"max_iters": 300}}), "model.params:"),
+    "unknown_strategy": (with_all_plugins(search={"strategy": "genetic"}), "search.strategy: unknown"),
+    "bad_executor": (with_all_plugins(search={"executor": "spark"}), "search.executor:"),
+    "zero_eval_every": (with_all_plugins(search={"eval_every": 0}), "search.eval_every:"),
+    "unknown_dataset": (with_all_plugins(data={"dataset": "mnist"}), "data.dataset: unknown dataset 'mnist'"),
+    "bad_on_error": (with_all_plugins(plugins={"on_error": "ignore"}), "plugins.on_error:"),
     "not_toml": ("[search\nn_trials = ", "not valid TOML"),
 }
 
@@ -133,7 +121,7 @@ def snapshot(directory: Path) -> set[str]:
 def test_bad_config_is_one_line_exit_2_and_nothing_written(case: str, tmp_path: Path, capsys) -> None:
     text, expected = BAD_CONFIGS[case]
     config = tmp_path / "bad.toml"
-    config.write_text(text.replace('disable = ["mlflow"]', "disable = []"))  # the real plugins are loaded
+    config.write_text(text)
     before = snapshot(tmp_path)
     code, out, err = run_main(["tune", str(config)], capsys)
     assert code == 2
@@ -146,7 +134,7 @@ def test_bad_config_is_one_line_exit_2_and_nothing_written(case: str, tmp_path: 
 
 def test_several_bad_fields_are_each_reported_on_their_own_line(tmp_path: Path, capsys) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text(GOOD.replace("n_trials = 3", "n_trials = -1").replace("cv = 3", "cv = 1"))
+    write_toml(config, run_config(GOOD, search={"n_trials": -1, "cv": 1}))
     code, _, err = run_main(["tune", str(config)], capsys)
     assert code == 2
     lines = err.strip().splitlines()
@@ -160,14 +148,11 @@ def test_missing_config_file(capsys) -> None:
     assert code == 2 and err.strip() == "error: nope.toml: config file not found"
 
 
-def data_config(path: str, target: str = "label") -> str:
-    return GOOD.replace('dataset = "breast_cancer"', f'path = "{path}"\ntarget = "{target}"')
+def data_config(path: str, target: str = "label") -> dict[str, Any]:
+    return run_config(GOOD, data={"dataset": None, "path": path, "target": target})
 
 
-def frame(**columns) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    base = {"a": rng.normal(size=40), "b": rng.normal(size=40), "label": np.arange(40) % 2}
-    return pd.DataFrame({**base, **columns})
+frame = labelled_frame  # 40 seeded rows: features a, b and a two-class label
 
 
 BAD_DATA = {
@@ -186,9 +171,9 @@ def test_bad_data_is_one_line_exit_2_and_nothing_written(case: str, suffix: str,
     table, expected = BAD_DATA[case]
     data = tmp_path / f"data{suffix}"
     if table is not None:
-        table.to_csv(data, index=False) if suffix == ".csv" else table.to_parquet(data)
+        write_frame(data, table)
     config = tmp_path / "bad.toml"
-    config.write_text(data_config(data.name, "target" if case == "missing_target" else "label"))
+    write_toml(config, data_config(data.name, "target" if case == "missing_target" else "label"))
     before = snapshot(tmp_path)
     code, _, err = run_main(["tune", str(config)], capsys)
     assert code == 2, err
@@ -197,9 +182,9 @@ def test_bad_data_is_one_line_exit_2_and_nothing_written(case: str, suffix: str,
 
 
 def test_a_good_csv_trains(tmp_path: Path, capsys) -> None:
-    frame().to_csv(tmp_path / "data.csv", index=False)
+    write_frame(tmp_path / "data.csv", frame())
     config = tmp_path / "run.toml"
-    config.write_text(data_config("data.csv"))
+    write_toml(config, data_config("data.csv"))
     code, out, err = run_main(["tune", str(config), "--json", "-q"], capsys)
     assert code == 0, err
     assert json.loads(out)["summary"]["n_complete"] == 3
