@@ -1,7 +1,9 @@
 """trainhooks: train and tune scikit-learn models; everything beyond the core is a plugin.
 
-Public API: :func:`tune`, :func:`train`, :class:`Session`, the result and error types, and the
-plugin contract re-exported from :mod:`trainhooks.hooks` (``hookimpl``, events, ``signals``).
+Public API: :func:`tune`, :func:`train`, :class:`Session`, the result and error types, and a few
+names of the plugin contract re-exported for convenience (``hookimpl``, ``hookspec``, ``signals``
+and the decision types). Everything else a plugin uses — the event classes, ``RunContext``, the
+strategy protocol, the settings helper — lives in :mod:`trainhooks.hooks` (docs/events.md).
 Importing this package loads no plugin: plugin managers are created by :class:`Session`.
 """
 

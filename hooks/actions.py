@@ -2,7 +2,7 @@
 can carry from the core or a built-in plugin, with what it guards and what its resource is.
 
 Policies (the ``rbac`` plugin) grant these names, optionally on a resource glob. A meta-test
-(``tests/test_rbac_policy.py``) finds every action the code asks about and fails if one is missing
+(``tests/plugins/rbac/test_rbac_policy.py``) finds every action the code asks about and fails if one is missing
 here, in the policy tests or in ``docs/rbac.md``.
 """
 

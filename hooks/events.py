@@ -29,8 +29,11 @@ class Event:
     name: ClassVar[str] = ""
 
     run_id: str
+    """The run's id (a hex uuid4), the same on every event of one run and in ``RunResult.run_id``."""
     timestamp: float
+    """When the core created the event, in seconds since the Unix epoch (``time.time()``)."""
     seq: int
+    """The event's position in its run: 1 for ``run-started``, then strictly increasing by one."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -79,7 +82,11 @@ class RunStarted(Event):
 
     name: ClassVar[str] = "run-started"
     kind: str
+    """``"tune"`` (a search) or ``"train"`` (one cross-validated fit of the estimator as given)."""
     config: dict[str, Any]
+    """The validated run configuration as a read-only plain mapping: the tables of the TOML run
+    file (``experiment``, ``data``, ``model``, ``search``, ``plugins``), see docs/configuration.md.
+    A plugin reads its own table in ``config["plugins"]``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +95,9 @@ class TrialStarted(Event):
 
     name: ClassVar[str] = "trial-started"
     trial_id: int
+    """0-based position of the trial in the order its parameters were asked; unique in the run."""
     params: dict[str, Any]
+    """The parameters this trial sets on the estimator, by name, as plain JSON values."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,10 +112,21 @@ class EpochEnded(Event):
 
     name: ClassVar[str] = "epoch-ended"
     trial_id: int
+    """The trial this epoch belongs to (its ``trial-started`` came first)."""
     epoch: int
+    """1-based number of epochs trained so far. With ``search.eval_every = k`` only every k-th
+    epoch and the last one are scored and sent, so numbers may skip."""
     metrics: dict[str, Any]
+    """Validation scores after this epoch, over the cross-validation folds (greater is better,
+    as with scikit-learn scorers), by key:
+
+    - ``score``: mean of ``fold_scores`` (may be NaN or infinite when a fold diverged).
+    - ``score_std``: their population standard deviation.
+    - ``fold_scores``: one score per fold, in fold order (a tuple)."""
     planned_epochs: int
+    """How many epochs the core will train this trial unless a plugin stops it."""
     is_last: bool
+    """``True`` for the trial's final planned epoch (``epoch == planned_epochs``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,15 +135,29 @@ class TrialEnded(Event):
 
     name: ClassVar[str] = "trial-ended"
     trial_id: int
+    """The trial's id, as in its ``trial-started``."""
     params: dict[str, Any]
+    """The trial's parameters, as in its ``trial-started``."""
     state: str
+    """``"complete"`` (trained to the end or stopped early by a plugin), ``"pruned"`` (stopped by a
+    plugin's ``StopDecision(prune=True)``; its score is never told to the strategy) or ``"failed"``."""
     score: float | None
+    """The trial's reported mean validation score: from its last scored epoch, or from the epoch a
+    plugin chose with ``StopDecision.use_epoch``; ``None`` when the trial failed."""
     score_std: float | None
+    """Standard deviation over folds that goes with ``score``; ``None`` when the trial failed."""
     fold_scores: tuple[float, ...]
+    """Per-fold validation scores that go with ``score`` (empty when the trial failed early)."""
     epochs: int
+    """How many epochs the trial actually trained (its last ``epoch-ended`` epoch, or fewer if it failed)."""
     duration_s: float
+    """Wall time of the trial where it ran, in seconds (training and scoring all folds)."""
     error: str | None = None
+    """``"<ExceptionType>: <message>"`` for a failed trial (a lost worker reads ``"worker lost: ..."``);
+    ``None`` otherwise."""
     stop_reason: str | None = None
+    """The ``reason`` of the ``StopDecision`` that stopped or pruned the trial (for the built-in
+    early_stopping plugin: see docs/early-stopping.md); ``None`` when no plugin stopped it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,12 +170,19 @@ class ModelFitted(Event):
 
     name: ClassVar[str] = "model-fitted"
     trial_id: int
+    """The best complete trial, whose parameters were refit."""
     params: dict[str, Any]
+    """Its parameters."""
     epochs: int
+    """The epochs the refit trained: the best trial's reported epoch."""
     model_path: str
+    """Path of a pickle of the refit estimator; readable until the run's last event."""
     test_score: float | None
+    """The refit model's score on the held-out split, or ``None`` when there is none (no ``test_size``)."""
     input_example: list[Any]
+    """The first few rows of the held-out (or training) features, as plain lists."""
     feature_names: list[str] | None = None
+    """Column names of the features when the data had them (a DataFrame), else ``None``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,7 +191,9 @@ class SearchStopped(Event):
 
     name: ClassVar[str] = "search-stopped"
     reason: str
+    """Why: a plugin's ``StopDecision.reason``, or from the core ``"timeout"`` or ``"interrupted"`` (Ctrl-C)."""
     by: str
+    """The name of the plugin that decided, or ``"core"``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,36 +202,81 @@ class ModelRegistered(Event):
 
     name: ClassVar[str] = "model-registered"
     model_name: str
+    """The registered model's name."""
     version: str
+    """The new version (a string, as registries give it)."""
     alias: str | None
+    """The alias now pointing at this version (e.g. ``"champion"``), or ``None``."""
     score: float | None
+    """The score the registering plugin judged the model by (the built-in mlflow plugin: the test score)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunEnded(Event):
-    """The run finished (completely or stopped early); ``summary`` is the run summary."""
+    """The run finished: all trials ran, the search was stopped early, or Ctrl-C interrupted it.
+
+    After Ctrl-C during the search, ``summary["stop_reason"]`` is ``"interrupted"`` and it covers
+    the trials that ended (no model is refit). Exactly one of ``run-ended`` and ``run-failed``
+    ends every run.
+    """
 
     name: ClassVar[str] = "run-ended"
     summary: dict[str, Any]
+    """The run summary (also ``RunResult.summary``, the CLI's output and MLflow's run): a flat
+    mapping with the fixed keys below, in this order (``trainhooks.SUMMARY_KEYS``).
+
+    - ``best_score``: mean validation score of the best complete trial (``None`` if none completed).
+    - ``best_params``: that trial's parameters.
+    - ``best_trial_id``: that trial's ``trial_id``.
+    - ``test_score``: the refit best model's score on the held-out split, or ``None``.
+    - ``median``: median score over complete trials.
+    - ``std``: population standard deviation of those scores.
+    - ``min``: lowest score of a complete trial.
+    - ``max``: highest score of a complete trial.
+    - ``n_trials``: trials run (every ``trial-ended``).
+    - ``n_complete``: trials that ended "complete".
+    - ``n_pruned``: trials that ended "pruned".
+    - ``n_failed``: trials that ended "failed".
+    - ``strategy``: the search strategy's name (``"fixed"`` for a train run).
+    - ``scoring``: the scorer's name, or ``None`` for the estimator's default ``score``.
+    - ``stop_reason``: ``"n_trials"``, ``"exhausted"`` (the strategy had nothing left),
+      ``"timeout"``, ``"interrupted"`` or the reason of the plugin that stopped the search.
+    - ``wall_time_s``: wall time of the run so far, in seconds.
+    - ``fit_time_s``: time spent training, summed over trials, in seconds.
+
+    When a plugin left notes (``RunContext.add_note``), a ``notes`` list follows the fixed keys."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunFailed(Event):
-    """The run ended with an error (including Ctrl-C, ``error_type`` "KeyboardInterrupt")."""
+    """The run ended with an exception, which then propagates to the caller.
+
+    That includes Ctrl-C outside the search loop (``error_type`` "KeyboardInterrupt"), e.g. while a
+    plugin handles ``run-started``; Ctrl-C during the search ends the run with ``run-ended``.
+    """
 
     name: ClassVar[str] = "run-failed"
     error: str
+    """The exception's message (its type name when the message is empty)."""
     error_type: str
+    """The exception's class name, e.g. ``"ConfigError"`` or ``"KeyboardInterrupt"``."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class PluginFailed(Event):
-    """A plugin raised in a hook; the other plugins still got the event."""
+    """A plugin raised in a hook; the other plugins still got the event.
+
+    Sent for notification hooks (under ``[plugins] on_error = "warn"`` or ``"disable"``) and for
+    stop decisions, which then count as no answer; a permission plugin that raises denies instead.
+    """
 
     name: ClassVar[str] = "plugin-failed"
     plugin: str
+    """The name of the plugin that raised."""
     hook: str
+    """The hook it raised in, e.g. ``"trainhooks_on_trial_end"``."""
     error: str
+    """``"<ExceptionType>: <message>"``."""
 
 
 __all__ = [

@@ -37,9 +37,13 @@ def trainhooks_on_run_start(event: RunStarted) -> None:
 
 @hookspec
 def trainhooks_on_run_end(event: RunEnded) -> None:
-    """The run finished normally (including a search stopped early); always the last event.
+    """The run finished: every trial ran, the search was stopped early, or Ctrl-C interrupted it.
 
-    :param event: the ``run-ended`` event, whose ``summary`` has the fixed summary keys.
+    Always the last event of a run that did not fail (after Ctrl-C during the search it follows a
+    ``search-stopped`` with reason "interrupted"). Close what you opened.
+
+    :param event: the ``run-ended`` event, whose ``summary`` has the fixed summary keys (see
+        :class:`~trainhooks.hooks.RunEnded`).
 
     The return value is ignored.
     """
@@ -47,7 +51,10 @@ def trainhooks_on_run_end(event: RunEnded) -> None:
 
 @hookspec
 def trainhooks_on_run_error(event: RunFailed) -> None:
-    """The run ended with an error or Ctrl-C; always the last event. Close what you opened.
+    """The run ended with an exception; always the last event. Close what you opened.
+
+    The exception propagates to the caller after this hook. A Ctrl-C outside the search loop ends
+    the run here too (``error_type`` "KeyboardInterrupt").
 
     :param event: the ``run-failed`` event with ``error`` and ``error_type``.
 
@@ -72,10 +79,14 @@ def trainhooks_on_trial_start(event: TrialStarted) -> None:
 
 @hookspec
 def trainhooks_on_epoch_end(event: EpochEnded) -> None:
-    """All cross-validation folds of a trial finished one epoch.
+    """All cross-validation folds of a trial finished one epoch and were scored.
+
+    Called for every epoch, or with ``search.eval_every = k`` for every k-th epoch and the last,
+    in epoch order, before ``trainhooks_should_stop_trial`` is asked about the same event.
 
     :param event: the ``epoch-ended`` event; ``metrics`` has ``score`` (mean validation score over
-        folds), ``score_std`` and ``fold_scores``.
+        folds), ``score_std`` and ``fold_scores``; ``planned_epochs`` and ``is_last`` say how many
+        epochs the trial will train and whether this is the last one.
 
     The return value is ignored.
     """

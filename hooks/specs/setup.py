@@ -16,9 +16,10 @@ def trainhooks_configure(config: Mapping[str, Any], run: RunContext) -> None:
 
     A plugin reads its own table, ``config["plugins"].get("<plugin name>", {})``, resets per-run
     state and keeps ``run`` if it needs to ask permission or emit events later. It must not write
-    anything yet (the run may still be refused). Raise :class:`trainhooks.ConfigError` naming the
-    bad key (``plugins.<name>.<key>: ...``) to refuse the run with exit code 2; any other
-    exception also stops the run before it starts (exit 1).
+    anything yet (the run may still be refused). Raise :class:`~trainhooks.hooks.SettingsError`
+    naming the bad key (``plugins.<name>.<key>: ...``; :func:`~trainhooks.hooks.validate_settings`
+    does this for a :class:`~trainhooks.hooks.PluginSettings` model) to refuse the run with exit
+    code 2; any other exception also stops the run before it starts (exit 1).
 
     :param config: the whole validated run configuration, as a read-only plain mapping.
     :param run: the :class:`~trainhooks.hooks.RunContext` of the run about to start.
@@ -29,18 +30,22 @@ def trainhooks_configure(config: Mapping[str, Any], run: RunContext) -> None:
 
 @hookspec
 def trainhooks_register_strategies() -> dict[str, StrategyFactory]:
-    """Called once when a session needs a search strategy by name.
+    """Called at the start of every run that searches a space, to find ``search.strategy`` by name.
+
+    It is asked before ``trainhooks_configure``, and the chosen factory is called right away.
 
     :return: a mapping of strategy name to factory ``factory(space, *, random_state, n_trials)``
         returning an object with ``ask()``/``tell(params, score)``. The built-in ``grid``,
-        ``random`` and ``bayes`` come through this hook too. Later plugins override earlier
-        ones on a name clash.
+        ``random`` and ``bayes`` come through this hook too (``trylast``): on a name clash
+        a plugin registered later overrides the built-ins and plugins registered before it.
     """
 
 
 @hookspec
 def trainhooks_register_estimators() -> dict[str, type]:
-    """Called when a config names an estimator that is not a scikit-learn class.
+    """Called when a run configuration (a TOML file) is resolved, to look up ``[model] estimator``.
+
+    The Python API takes an estimator object and does not ask this hook.
 
     :return: a mapping of dotted name (as written in ``[model] estimator``) to an estimator class
         that follows the scikit-learn estimator API. Only names returned here, or classes from
@@ -53,5 +58,6 @@ def trainhooks_cli_commands() -> list[Any]:
     """Called when the ``trainhooks`` command line is built.
 
     :return: a list of :class:`click.Command` objects to add as subcommands (for example the
-        MLflow plugin's ``runs`` group). Names clashing with a core command are ignored.
+        MLflow plugin's ``runs`` group). Names clashing with a core command are ignored; when two
+        plugins offer the same name, the first one asked wins.
     """
