@@ -2,18 +2,18 @@
 
 Every key is optional; a feature is off until its key is set (``patience``, ``pruner``,
 ``search_patience``, ``target_score``, thresholds). Bad values raise
-:class:`trainhooks.ConfigError` naming the key, e.g. ``plugins.early_stopping.patience: ...``.
+:class:`trainhooks.hooks.SettingsError` naming the key, e.g. ``plugins.early_stopping.patience: ...``
+(strict types: ``patience = true`` is refused; floats must be finite).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from trainhooks import ConfigError
+from trainhooks.hooks import PluginSettings, SettingsError, validate_settings
 
 PLUGIN_NAME = "early_stopping"
 
@@ -21,10 +21,8 @@ DEFAULT_MODES: dict[str, str] = {"score": "max", "score_std": "min"}
 """Metrics whose direction is known: sklearn scores are greater-is-better (losses come as ``neg_*``)."""
 
 
-class EarlyStoppingSettings(BaseModel):
+class EarlyStoppingSettings(PluginSettings):
     """All settings of the plugin; see docs/early-stopping.md for what each does."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     # per-trial early stopping (Keras / Lightning vocabulary)
     monitor: str = "score"
@@ -54,29 +52,13 @@ class EarlyStoppingSettings(BaseModel):
         return self.mode or DEFAULT_MODES[self.monitor]
 
 
-def _field_error(key: str, message: str) -> ConfigError:
-    return ConfigError(f"plugins.{PLUGIN_NAME}.{key}: {message}")
+def _field_error(key: str, message: str) -> SettingsError:
+    return SettingsError(f"plugins.{PLUGIN_NAME}.{key}: {message}")
 
 
 def parse_settings(table: Mapping[str, Any]) -> EarlyStoppingSettings:
-    """Validate a ``[plugins.early_stopping]`` table; raise a one-line ConfigError naming the key."""
-    try:
-        settings = EarlyStoppingSettings.model_validate(dict(table))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "table"
-        raise _field_error(key, f"{first['msg']} (got {first.get('input')!r})") from None
-    for key in (
-        "min_delta",
-        "baseline",
-        "stopping_threshold",
-        "divergence_threshold",
-        "search_min_delta",
-        "target_score",
-    ):
-        value = getattr(settings, key)
-        if value is not None and not math.isfinite(value):
-            raise _field_error(key, f"must be a finite number (got {value!r})")
+    """Validate a ``[plugins.early_stopping]`` table; raise a SettingsError naming each bad key."""
+    settings = validate_settings(EarlyStoppingSettings, table, prefix=f"plugins.{PLUGIN_NAME}")
     if settings.mode is None and settings.monitor not in DEFAULT_MODES:
         raise _field_error("mode", f'required for monitor {settings.monitor!r} ("min" or "max")')
     if settings.baseline is not None and settings.patience is None:

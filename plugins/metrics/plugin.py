@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import start_http_server, write_to_textfile
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from trainhooks import ConfigError
 from trainhooks.hooks import (
     EpochEnded,
     Event,
     PluginFailed,
+    PluginSettings,
     RunContext,
     RunEnded,
     RunFailed,
     RunStarted,
+    SettingsError,
     TrialEnded,
     hookimpl,
     signals,
+    validate_settings,
 )
 
 from .collectors import RunMetrics
@@ -35,28 +37,20 @@ from .collectors import RunMetrics
 HOST = "127.0.0.1"
 
 
-class MetricsSettings(BaseModel):
+class MetricsSettings(PluginSettings):
     """``[plugins.metrics]``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     port: int | None = Field(default=None, ge=0, le=65535)
     textfile: str | None = None
 
 
 def _settings(config: Mapping[str, Any]) -> MetricsSettings:
-    table = dict((config.get("plugins") or {}).get("metrics") or {})
-    try:
-        settings = MetricsSettings.model_validate(table)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error["loc"])
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        raise ConfigError(f"plugins.metrics.{key}: {message} (got {error.get('input')!r})") from None
+    table = (config.get("plugins") or {}).get("metrics")
+    settings = validate_settings(MetricsSettings, table, prefix="plugins.metrics")
     if settings.textfile is not None:
         parent = Path(settings.textfile).parent
         if not parent.is_dir():
-            raise ConfigError(f"plugins.metrics.textfile: directory does not exist: {parent}")
+            raise SettingsError(f"plugins.metrics.textfile: directory does not exist: {parent}")
     return settings
 
 

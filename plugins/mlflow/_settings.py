@@ -6,15 +6,15 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from trainhooks import ConfigError
+from trainhooks.hooks import PluginSettings, validate_settings
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """MLflow's own default store: a SQLite file in the working directory."""
 
 
-class MlflowSettings(BaseModel):
+class MlflowSettings(PluginSettings):
     """What the MLflow plugin logs and where.
 
     :ivar tracking_uri: used when ``[experiment] tracking_uri`` is not set (handy from Python).
@@ -27,8 +27,6 @@ class MlflowSettings(BaseModel):
     :ivar http_retries: MLflow HTTP retries for this plugin's calls (MLflow's default waits minutes).
     :ivar http_timeout_s: MLflow HTTP timeout for this plugin's calls.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     tracking_uri: str | None = Field(default=None, min_length=1)
     log_trials: Literal["all", "top_k", "none"] = "all"
@@ -49,16 +47,9 @@ class MlflowSettings(BaseModel):
         return self
 
 
-def parse_settings(table: Mapping[str, Any]) -> MlflowSettings:
-    """Validate the plugin's table; the first problem becomes a one-line :class:`ConfigError`."""
-    try:
-        return MlflowSettings.model_validate(dict(table))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        key = f"plugins.mlflow.{where}" if where else "plugins.mlflow"
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{key}: {message}") from None
+def parse_settings(table: Mapping[str, Any] | None) -> MlflowSettings:
+    """Validate the plugin's table; each problem is a line of a :class:`~trainhooks.hooks.SettingsError`."""
+    return validate_settings(MlflowSettings, table, prefix="plugins.mlflow")
 
 
 def resolve_tracking_uri(config: Mapping[str, Any], settings: MlflowSettings | None = None) -> str:

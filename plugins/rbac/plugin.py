@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from trainhooks import ConfigError, PermissionDecision, PermissionRequest
-from trainhooks.hooks import hookimpl
+from trainhooks.hooks import (
+    PermissionDecision,
+    PermissionRequest,
+    PluginSettings,
+    SettingsError,
+    hookimpl,
+    validate_settings,
+)
 
 from .audit import AuditLog
 from .cli import audit_group
@@ -29,36 +34,30 @@ POLICY_ENV = "TRAINHOOKS_RBAC_POLICY"
 AUDIT_ENV = "TRAINHOOKS_RBAC_AUDIT_LOG"
 
 
-class RbacSettings(BaseModel):
+class RbacSettings(PluginSettings):
     """``[plugins.rbac]``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     policy: str | None = None
     audit_log: str | None = None
 
 
 def _settings(config: Mapping[str, Any]) -> RbacSettings:
-    table = dict((config.get("plugins") or {}).get("rbac") or {})
-    try:
-        settings = RbacSettings.model_validate(table)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error["loc"])
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        raise ConfigError(f"plugins.rbac.{key}: {message}") from None
+    table = (config.get("plugins") or {}).get("rbac")
+    settings = validate_settings(RbacSettings, table, prefix="plugins.rbac")
     for key, env in (("policy", POLICY_ENV), ("audit_log", AUDIT_ENV)):
         pinned = os.environ.get(env)
         if not pinned:
             continue
         given = getattr(settings, key)
         if given is not None and Path(given).resolve() != Path(pinned).resolve():
-            raise ConfigError(f"plugins.rbac.{key}: {env} pins it to {pinned}; a run config cannot change it")
-        setattr(settings, key, pinned)
+            raise SettingsError(f"plugins.rbac.{key}: {env} pins it to {pinned}; a run config cannot change it")
+        settings = settings.model_copy(update={key: pinned})
     if settings.audit_log is not None and settings.policy is None:
-        raise ConfigError("plugins.rbac.audit_log: needs plugins.rbac.policy (the audit log records policy decisions)")
+        raise SettingsError(
+            "plugins.rbac.audit_log: needs plugins.rbac.policy (the audit log records policy decisions)"
+        )
     if settings.audit_log is not None and not Path(settings.audit_log).parent.is_dir():
-        raise ConfigError(f"plugins.rbac.audit_log: directory does not exist: {Path(settings.audit_log).parent}")
+        raise SettingsError(f"plugins.rbac.audit_log: directory does not exist: {Path(settings.audit_log).parent}")
     return settings
 
 

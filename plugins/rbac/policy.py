@@ -30,9 +30,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from trainhooks import ConfigError, PermissionDecision
+from trainhooks.hooks import PermissionDecision, PluginSettings, SettingsError, validate_settings
 from trainhooks.hooks.actions import ACTIONS
 
 if sys.version_info >= (3, 11):
@@ -46,21 +46,17 @@ DEFAULT_DENY = "default-deny"
 _GLOB_CHARS = frozenset("*?[")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _RoleModel(_Strict):
+class _RoleModel(PluginSettings):
     permissions: list[str] = Field(default_factory=list)
     inherits: list[str] = Field(default_factory=list)
 
 
-class _GroupModel(_Strict):
+class _GroupModel(PluginSettings):
     members: list[str] = Field(default_factory=list)
     roles: list[str] = Field(default_factory=list)
 
 
-class _PolicyModel(_Strict):
+class _PolicyModel(PluginSettings):
     default: str = "deny"
     roles: dict[str, _RoleModel] = Field(default_factory=dict)
     users: dict[str, list[str]] = Field(default_factory=dict)
@@ -103,29 +99,26 @@ class Policy:
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
-        """Read and check a policy file; any problem is a one-line :class:`ConfigError` naming it."""
+        """Read and check a policy file; each problem is one line of a SettingsError naming file and field."""
         path = Path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"plugins.rbac.policy: file not found: {path}") from None
+            raise SettingsError(f"plugins.rbac.policy: file not found: {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"plugins.rbac.policy: cannot read {path}: {exc}") from None
+            raise SettingsError(f"plugins.rbac.policy: cannot read {path}: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
         return cls.from_dict(data, source=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<policy>") -> Policy:
         try:
-            model = _PolicyModel.model_validate(data)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            raise ConfigError(f"{source}: {where}: {message}") from None
+            model = validate_settings(_PolicyModel, data)
+        except SettingsError as exc:
+            raise SettingsError("\n".join(f"{source}: {line}" for line in str(exc).splitlines())) from None
         if model.default != "deny":
-            raise ConfigError(f"{source}: default: only 'deny' is supported (got {model.default!r})")
+            raise SettingsError(f"{source}: default: only 'deny' is supported (got {model.default!r})")
         roles: dict[str, tuple[Permission, ...]] = {}
         for name, role in model.roles.items():
             grants = []
@@ -133,12 +126,12 @@ class Policy:
                 try:
                     grants.append(Permission.parse(text))
                 except ValueError as exc:
-                    raise ConfigError(f"{source}: roles.{name}.permissions[{i}]: {exc}") from None
+                    raise SettingsError(f"{source}: roles.{name}.permissions[{i}]: {exc}") from None
             roles[name] = tuple(grants)
 
         def known(role: str, where: str) -> str:
             if role not in roles:
-                raise ConfigError(f"{source}: {where}: unknown role {role!r}")
+                raise SettingsError(f"{source}: {where}: unknown role {role!r}")
             return role
 
         inherits = {
@@ -157,7 +150,7 @@ class Policy:
     def _check_cycles(self, role: str, path: tuple[str, ...]) -> None:
         if role in path:
             cycle = " -> ".join((*path[path.index(role) :], role))
-            raise ConfigError(f"{self.source}: roles.{path[-1]}.inherits: inheritance cycle {cycle}")
+            raise SettingsError(f"{self.source}: roles.{path[-1]}.inherits: inheritance cycle {cycle}")
         for parent in self.inherits[role]:
             self._check_cycles(parent, (*path, role))
 

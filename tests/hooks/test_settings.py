@@ -117,6 +117,8 @@ def test_config_error_is_a_settings_error() -> None:
 class StrictPlugin:
     """A third-party plugin that validates its table with the contract's helper."""
 
+    plugin_name = "strict"
+
     @hookimpl
     def trainhooks_configure(self, config: Mapping[str, Any]) -> None:
         table = (config.get("plugins") or {}).get("strict", {})

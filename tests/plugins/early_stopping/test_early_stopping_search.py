@@ -383,6 +383,11 @@ search_patience = 2
     assert bad.returncode == 2
     assert "plugins.early_stopping.patience" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
+    config.write_text(config.read_text().replace("patience = 'two'\n", "patiance = 2\n", 1), encoding="utf-8")
+    near_miss = run_cli("tune", str(config), *blocked)
+    assert near_miss.returncode == 2
+    assert near_miss.stderr.strip() == "error: plugins.early_stopping.patiance: unknown key (did you mean 'patience'?)"
+
 
 # -- interleaved trials (process executor) -----------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from trainhooks import ConfigError
-from trainhooks.hooks import EpochEnded, TrialEnded, TrialStarted
+from trainhooks.hooks import EpochEnded, SettingsError, TrialEnded, TrialStarted
 from trainhooks.plugins.early_stopping import (
     ASHAPruner,
     EarlyStoppingPlugin,
@@ -116,12 +116,14 @@ class Driver:
     [
         ({"patience": 0}, "plugins.early_stopping.patience: Input should be greater than or equal to 1"),
         ({"patience": "3"}, "plugins.early_stopping.patience: Input should be a valid integer"),
-        ({"patiance": 3}, "plugins.early_stopping.patiance: Extra inputs are not permitted"),
+        ({"patiance": 3}, "plugins.early_stopping.patiance: unknown key (did you mean 'patience'?)"),
+        ({"patience": True}, "plugins.early_stopping.patience: Input should be a valid integer (got True)"),
         ({"mode": "up"}, "plugins.early_stopping.mode: Input should be 'min' or 'max'"),
         ({"pruner": "hyperband"}, "plugins.early_stopping.pruner: Input should be 'median' or 'asha'"),
         ({"monitor": "loss"}, "plugins.early_stopping.mode: required for monitor 'loss'"),
         ({"baseline": 0.9}, "plugins.early_stopping.baseline: needs patience"),
-        ({"target_score": float("nan")}, "plugins.early_stopping.target_score: must be a finite number"),
+        ({"target_score": float("nan")}, "plugins.early_stopping.target_score: Input should be a finite number"),
+        ({"min_delta": float("inf")}, "plugins.early_stopping.min_delta: Input should be a finite number"),
         (
             {"reduction_factor": 1},
             "plugins.early_stopping.reduction_factor: Input should be greater than or equal to 2",
@@ -132,8 +134,8 @@ class Driver:
         ),
     ],
 )
-def test_bad_settings_are_one_line_config_errors_naming_the_key(table: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigError) as info:
+def test_bad_settings_are_one_line_settings_errors_naming_the_key(table: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
         parse_settings(table)
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)

@@ -147,7 +147,8 @@ def test_each_session_has_its_own_registry(tmp_path: Path) -> None:
         ({"port": -1}, r"^plugins\.metrics\.port: "),
         ({"port": "http"}, r"^plugins\.metrics\.port: "),
         ({"textfile": "no/such/dir/m.prom"}, r"^plugins\.metrics\.textfile: directory does not exist: no/such/dir$"),
-        ({"prot": 9100}, r"^plugins\.metrics\.prot: unknown key"),
+        ({"prot": 9100}, r"^plugins\.metrics\.prot: unknown key \(did you mean 'port'\?\)$"),
+        ({"port": True}, r"^plugins\.metrics\.port: Input should be a valid integer \(got True\)$"),
     ],
 )
 def test_bad_settings_are_one_line_config_errors(table: dict, message: str) -> None:

@@ -299,6 +299,7 @@ def test_registry_actions_ask_permission(mlflow_store: Store) -> None:
         ({"top_k": 0}, "plugins.mlflow.top_k"),
         ({"promote_alias": "champion"}, "plugins.mlflow: "),
         ({"colour": "blue"}, "plugins.mlflow.colour: unknown key"),
+        ({"top_kk": 3}, "plugins.mlflow.top_kk: unknown key (did you mean 'top_k'?)"),
     ],
 )
 def test_bad_settings_are_one_line_config_errors_and_write_nothing(

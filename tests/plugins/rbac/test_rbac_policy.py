@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from trainhooks import ConfigError
+from trainhooks.hooks import SettingsError
 from trainhooks.hooks.actions import ACTIONS
 from trainhooks.plugins.rbac import DEFAULT_DENY, Policy
 
@@ -114,7 +114,8 @@ def test_unknown_principal_denial_says_so(policy: Policy) -> None:
         ("[groups.g]\nmembers = ['x']\nroles = ['ghost']\n", "groups.g.roles: unknown role 'ghost'"),
         ("[roles.a]\ninherits = ['b']\n[roles.b]\ninherits = ['a']\n", "inheritance cycle a -> b -> a"),
         ("[roles.a]\npermissions = ['run.tune:']\n", "is not ACTION or ACTION:RESOURCE"),
-        ("[roles.a]\npermission = ['run.tune']\n", "roles.a.permission: unknown key"),
+        ("[roles.a]\npermission = ['run.tune']\n", "roles.a.permission: unknown key (did you mean 'permissions'?)"),
+        ("[users]\nalice = 'scientist'\n", "users.alice: Input should be a valid list (got 'scientist')"),
         ("default = 'allow'\n", "default: only 'deny' is supported"),
         ("[roles.a\n", "not valid TOML"),
     ],
@@ -122,7 +123,7 @@ def test_unknown_principal_denial_says_so(policy: Policy) -> None:
 def test_bad_policy_is_one_line_naming_file_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SettingsError) as info:
         Policy.load(path)
     assert message in str(info.value)
     assert str(path) in str(info.value)
@@ -130,7 +131,7 @@ def test_bad_policy_is_one_line_naming_file_and_field(tmp_path: Path, text: str,
 
 
 def test_missing_policy_file_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^plugins\.rbac\.policy: file not found: .*nope\.toml$"):
+    with pytest.raises(SettingsError, match=r"^plugins\.rbac\.policy: file not found: .*nope\.toml$"):
         Policy.load(tmp_path / "nope.toml")
 
 

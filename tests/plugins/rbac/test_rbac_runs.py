@@ -117,6 +117,12 @@ def test_run_config_cannot_change_the_principal(policy: Path) -> None:
         small_search(session_for("mallory"), experiment="exp-alice", plugin_config=rbac_config(policy))
 
 
+def test_a_misspelt_setting_gets_a_suggestion(policy: Path) -> None:
+    config = {"rbac": {"polcy": str(policy)}}
+    with pytest.raises(ConfigError, match=r"^plugins\.rbac\.polcy: unknown key \(did you mean 'policy'\?\)$"):
+        small_search(session_for("alice"), experiment="exp-1", plugin_config=config)
+
+
 def test_pinned_policy_cannot_be_swapped_by_the_run_config(
     policy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
