@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from builders import run_config, write_toml
 from parallel_helpers import (
     SPACE,
     FragileSGD,
@@ -86,29 +87,9 @@ def test_a_trial_that_raises_is_failed_and_not_retried() -> None:
 
 def test_a_config_file_selects_the_process_executor_from_the_command_line(run_cli, tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(
-        """
-[data]
-dataset = "breast_cancer"
-test_size = 0.2
-
-[model]
-estimator = "sklearn.linear_model.SGDClassifier"
-params = { random_state = 0 }
-
-[search]
-strategy = "random"
-n_trials = 4
-cv = 2
-max_epochs = 2
-scoring = "accuracy"
-executor = "process"
-n_jobs = 2
-
-[search.space]
-alpha = { low = 1e-5, high = 1e-1, log = true }
-""",
-        encoding="utf-8",
+    write_toml(
+        config,
+        run_config(data={"test_size": 0.2}, search={"n_trials": 4, "cv": 2, "executor": "process", "n_jobs": 2}),
     )
     done = run_cli("tune", str(config), "--json")
     assert done.returncode == 0, done.stderr

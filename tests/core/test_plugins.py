@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import run_config, write_toml
 
 from trainhooks import Session
 from trainhooks.hooks import Event
@@ -80,24 +81,19 @@ def test_autoload_can_be_turned_off_by_environment(run_cli, plugin_site: Path) -
 
 def test_installed_plugin_is_called_and_its_strategy_is_used(run_cli, plugin_site: Path, tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(
-        """
-[data]
-dataset = "iris"
-[model]
-estimator = "sklearn.linear_model.LogisticRegression"
-params = { max_iter = 200 }
-[search]
-strategy = "latin"
-n_trials = 3
-cv = 3
-[search.space]
-C = { low = 0.01, high = 10.0, log = true }
-[plugins]
-disable = ["mlflow", "import_probe"]
-[plugins.eventlog]
-path = "events.jsonl"
-"""
+    write_toml(
+        config,
+        run_config(
+            data={"dataset": "iris"},
+            model={"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 200}},
+            search={
+                "strategy": "latin",
+                "max_epochs": None,
+                "scoring": None,
+                "space": {"C": {"low": 0.01, "high": 10.0, "log": True}},
+            },
+            plugins={"disable": ["mlflow", "import_probe"], "eventlog": {"path": "events.jsonl"}},
+        ),
     )
     proc = run_cli("tune", str(config), "--json", "--quiet", site=plugin_site)
     assert proc.returncode == 0, proc.stderr

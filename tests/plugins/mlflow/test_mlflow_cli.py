@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from builders import run_config, write_toml
 
 from trainhooks.cli import main
 
@@ -14,28 +15,10 @@ if TYPE_CHECKING:
     from mlflow_support import Store
 
 
-CONFIG = """
-[experiment]
-name = "{experiment}"
+def tune_config(experiment: str) -> dict[str, Any]:
+    """The small default run (3 trials) logged to ``experiment``."""
+    return run_config(experiment={"name": experiment}, data={"test_size": 0.25})
 
-[data]
-dataset = "breast_cancer"
-test_size = 0.25
-
-[model]
-estimator = "sklearn.linear_model.SGDClassifier"
-params = {{ random_state = 0 }}
-
-[search]
-strategy = "random"
-n_trials = 3
-cv = 3
-max_epochs = 2
-scoring = "accuracy"
-
-[search.space]
-alpha = {{ low = 1e-5, high = 1e-1, log = true }}
-"""
 
 QUIET = ["-q", "--no-plugin", "early_stopping", "--no-plugin", "rbac", "--no-plugin", "metrics"]
 
@@ -51,7 +34,7 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def two_runs(mlflow_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """Two CLI tunes logged with --tracking-uri, differing in n_trials."""
     config = tmp_path / "tune.toml"
-    config.write_text(CONFIG.format(experiment=mlflow_store.experiment), encoding="utf-8")
+    write_toml(config, tune_config(mlflow_store.experiment))
     results = []
     for n_trials in ("3", "2"):
         code, out, err = cli(
@@ -139,7 +122,7 @@ def test_unreachable_tracking_server_is_one_line_exit_1_before_any_trial(
     from mlflow_support import free_port
 
     config = tmp_path / "tune.toml"
-    config.write_text(CONFIG.format(experiment="unreachable"), encoding="utf-8")
+    write_toml(config, tune_config("unreachable"))
     uri = f"http://127.0.0.1:{free_port()}"
     code, out, err = cli(capsys, "tune", str(config), "--tracking-uri", uri, *QUIET)
     assert code == 1

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
+from builders import breast_cancer, run_config, write_toml
 from helpers import ctrl_c_enabled
 
 from trainhooks.hooks import PluginFailed, hookimpl
@@ -42,11 +43,10 @@ def writer_processes() -> list[psutil.Process]:
 
 
 def tune(store: Store, *plugins: Any, recorder: EventRecorder | None = None, n_trials: int = 4) -> Any:
-    from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import SGDClassifier
 
     session = make_session(recorder or EventRecorder(), *plugins, builtins=("mlflow",))
-    X, y = load_breast_cancer(return_X_y=True)
+    X, y = breast_cancer(None)
     return session.tune(
         SGDClassifier(random_state=0),
         {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}},
@@ -124,34 +124,17 @@ def test_a_killed_writer_costs_the_logging_not_the_search(mlflow_store: Store) -
     assert len(mlflow_store.parents()) == 2
 
 
-CONFIG = """
-[experiment]
-name = "{experiment}"
-
-[data]
-dataset = "digits"
-
-[model]
-estimator = "sklearn.linear_model.SGDClassifier"
-params = {{ random_state = 0 }}
-
-[search]
-strategy = "random"
-n_trials = 200
-cv = 3
-max_epochs = 30
-scoring = "accuracy"
-
-[search.space]
-alpha = {{ low = 1e-5, high = 1e-1, log = true }}
-"""
+def long_config(experiment: str) -> dict[str, Any]:
+    """A search on digits long enough (200 trials of 30 epochs) to be interrupted mid-run."""
+    search = {"n_trials": 200, "max_epochs": 30}
+    return run_config(experiment={"name": experiment}, data={"dataset": "digits"}, search=search)
 
 
 @pytest.mark.slow
 def test_ctrl_c_in_a_terminal_ends_the_runs_killed(mlflow_store: Store, tmp_path: Path) -> None:
     """A terminal's Ctrl-C reaches every process of the group: the writer must outlive it to end the runs."""
     config = tmp_path / "long.toml"
-    config.write_text(CONFIG.format(experiment=mlflow_store.experiment), encoding="utf-8")
+    write_toml(config, long_config(mlflow_store.experiment))
     db = mlflow_store.uri.removeprefix("sqlite:///")
     cli = subprocess.Popen(
         [str(TRAINHOOKS), "tune", str(config), "--json", "--tracking-uri", mlflow_store.uri, "--no-plugin", "rbac"],
