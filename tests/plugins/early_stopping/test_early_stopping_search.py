@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from builders import digits as digits_slice
+from builders import run_config, write_toml
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.datasets import load_digits
 from sklearn.linear_model import SGDClassifier
 
 from trainhooks import ConfigError, hookimpl
@@ -34,8 +35,7 @@ SPACE = {
 
 @pytest.fixture(scope="module")
 def digits() -> tuple[np.ndarray, np.ndarray]:
-    X, y = load_digits(return_X_y=True)
-    return X[:500] / 16.0, y[:500]
+    return digits_slice(500)
 
 
 class TellRecorder:
@@ -347,29 +347,13 @@ def test_bad_table_refuses_the_run_before_it_starts(digits: Any) -> None:
 
 def test_toml_table_drives_the_cli(run_cli: Any, tmp_path: Path) -> None:
     config = tmp_path / "es.toml"
-    config.write_text(
-        """
-[data]
-dataset = "digits"
-random_state = 0
-[model]
-estimator = "sklearn.linear_model.SGDClassifier"
-params = { random_state = 0 }
-[search]
-strategy = "random"
-n_trials = 4
-cv = 3
-scoring = "accuracy"
-max_epochs = 10
-[search.space]
-alpha = { low = 1e-6, high = 1e-1, log = true }
-[plugins.early_stopping]
-patience = 2
-restore_best = true
-search_patience = 2
-""",
-        encoding="utf-8",
+    table = {"patience": 2, "restore_best": True, "search_patience": 2}
+    settings = run_config(
+        data={"dataset": "digits", "random_state": 0},
+        search={"n_trials": 4, "max_epochs": 10, "space": {"alpha": {"low": 1e-6, "high": 1e-1, "log": True}}},
+        plugins={"early_stopping": table},
     )
+    write_toml(config, settings)
     blocked = ["--no-plugin", "mlflow", "--no-plugin", "progress", "--no-plugin", "metrics"]
     done = run_cli("tune", str(config), "--json", *blocked)
     assert done.returncode == 0, done.stderr
@@ -378,12 +362,13 @@ search_patience = 2
     assert any(t["epochs"] < 10 for t in out["trials"])
     assert out["summary"]["stop_reason"] in {"search_patience", "n_trials"}
 
-    config.write_text(config.read_text().replace("patience = 2\n", "patience = 'two'\n", 1), encoding="utf-8")
+    write_toml(config, run_config(settings, plugins={"early_stopping": {**table, "patience": "two"}}))
     bad = run_cli("tune", str(config), *blocked)
     assert bad.returncode == 2
     assert "plugins.early_stopping.patience" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
-    config.write_text(config.read_text().replace("patience = 'two'\n", "patiance = 2\n", 1), encoding="utf-8")
+    misspelt = {"patiance" if key == "patience" else key: value for key, value in table.items()}
+    write_toml(config, run_config(settings, plugins={"early_stopping": misspelt}))
     near_miss = run_cli("tune", str(config), *blocked)
     assert near_miss.returncode == 2
     assert near_miss.stderr.strip() == "error: plugins.early_stopping.patiance: unknown key (did you mean 'patience'?)"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import run_config, write_toml
 from prometheus_client.parser import text_string_to_metric_families
 
 from trainhooks import ConfigError, hookimpl
@@ -158,27 +159,13 @@ def test_bad_settings_are_one_line_config_errors(table: dict, message: str) -> N
     assert recorder.events == []
 
 
-CONFIG = """
-[data]
-dataset = "iris"
-
-[model]
-estimator = "sklearn.linear_model.SGDClassifier"
-
-[search]
-n_trials = 2
-cv = 2
-max_epochs = 2
-
-[search.space]
-alpha = { low = 1e-4, high = 1e-1, log = true }
-"""
+CONFIG = run_config(data={"dataset": "iris"}, search={"n_trials": 2, "cv": 2})
 
 
 def test_cli_set_writes_the_textfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAINHOOKS_DISABLE_PLUGIN_AUTOLOAD", "1")
     config = tmp_path / "run.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    write_toml(config, CONFIG)
     prom = tmp_path / "out.prom"
     args = ["tune", str(config), "-q", "--no-plugin", "mlflow", "--set", f'plugins.metrics.textfile="{prom}"']
     with pytest.raises(SystemExit) as info:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from builders import breast_cancer
 
 from trainhooks import PermissionDecision, StopDecision, hookimpl
 from trainhooks.hooks import ModelRegistered, PluginFailed
@@ -42,10 +43,8 @@ def _read_toml(path: Path) -> dict:
 
 
 def features() -> Any:
-    from sklearn.datasets import load_breast_cancer
-
-    X, _ = load_breast_cancer(return_X_y=True)
-    return ((X - X.mean(axis=0)) / X.std(axis=0))[:50]
+    """50 rows like those the small search trains on."""
+    return breast_cancer(50)[0]
 
 
 # -- the run tree ------------------------------------------------------------------------------
@@ -373,15 +372,14 @@ def test_tracking_failure_mid_run_is_isolated_and_noted(mlflow_db_template: Path
 
 
 def test_train_logs_one_parent_with_one_trial(mlflow_store: Store) -> None:
-    from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
 
-    X, y = load_breast_cancer(return_X_y=True)
+    X, y = breast_cancer(200)
     session = make_session(EventRecorder(), builtins=("mlflow",))
     result = session.train(
         LogisticRegression(max_iter=200),
-        X[:200],
-        y[:200],
+        X,
+        y,
         cv=3,
         test_size=0.25,
         experiment=mlflow_store.experiment,

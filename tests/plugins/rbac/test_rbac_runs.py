@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import run_config, write_toml
 
 from trainhooks import ConfigError, PermissionDecision, PermissionDenied, PermissionRequest, hookimpl
 from trainhooks.cli.app import main
@@ -218,31 +219,20 @@ def test_audit_record_is_on_disk_before_the_run_starts_and_plugin_checks_are_aud
 
 # -- command line -------------------------------------------------------------------------------
 
-CONFIG = """
-[experiment]
-name = "exp-cli"
-tracking_uri = "sqlite:///{db}"
 
-[data]
-dataset = "iris"
-test_size = 0.2
+def cli_config(db: Path, policy: Path, audit: Path) -> dict[str, Any]:
+    """A two-trial tune of experiment ``exp-cli`` logged to ``db``, with RBAC from ``policy``."""
+    return run_config(
+        experiment={"name": "exp-cli", "tracking_uri": f"sqlite:///{db}"},
+        data={"dataset": "iris", "test_size": 0.2},
+        search={"n_trials": 2, "cv": 2},
+        plugins={"rbac": {"policy": str(policy), "audit_log": str(audit)}},
+    )
 
-[model]
-estimator = "sklearn.linear_model.SGDClassifier"
 
-[search]
-strategy = "random"
-n_trials = 2
-cv = 2
-max_epochs = 2
-
-[search.space]
-alpha = {{ low = 1e-4, high = 1e-1, log = true }}
-
-[plugins.rbac]
-policy = "{policy}"
-audit_log = "{audit}"
-"""
+def scientist_policy(user: str) -> dict[str, Any]:
+    """A policy where only ``user`` may start runs (any ``run.*`` action)."""
+    return {"roles": {"scientist": {"permissions": ["run.*"]}}, "users": {user: ["scientist"]}}
 
 
 def run_cli(*args: str) -> int:
@@ -259,9 +249,9 @@ def test_cli_denial_exits_3_with_one_line_and_writes_nothing_to_mlflow(
     me = current_user()
     db, audit = tmp_path / "mlflow.db", tmp_path / "audit.jsonl"
     policy = tmp_path / "policy.toml"
-    policy.write_text(f'[roles.scientist]\npermissions = ["run.*"]\n[users]\n"{me}-other" = ["scientist"]\n')
+    write_toml(policy, scientist_policy(f"{me}-other"))
     config = tmp_path / "run.toml"
-    config.write_text(CONFIG.format(db=db, policy=policy, audit=audit), encoding="utf-8")
+    write_toml(config, cli_config(db, policy, audit))
 
     code = run_cli("tune", str(config), "-q")
     err = capsys.readouterr().err.strip().splitlines()
@@ -276,7 +266,7 @@ def test_cli_denial_exits_3_with_one_line_and_writes_nothing_to_mlflow(
     if "mlflow" in BUILTIN_PLUGINS:  # positive control: the same config, allowed, does create a run
         import mlflow
 
-        policy.write_text(f'[roles.scientist]\npermissions = ["run.*"]\n[users]\n"{me}" = ["scientist"]\n')
+        write_toml(policy, scientist_policy(me))
         assert run_cli("tune", str(config), "-q") == 0
         client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{db}")
         experiment = client.get_experiment_by_name("exp-cli")
