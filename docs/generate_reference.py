@@ -58,6 +58,13 @@ declared; container values arrive frozen (dicts read-only, lists as tuples), and
 `trainhooks.hooks.thaw(value)` gives a mutable copy. See [hooks.md](hooks.md) for the hooks.
 """
 
+EVENTS_INDEX_NOTE = """\
+Every event is a frozen dataclass with a class-level kebab-case `name`; all of them carry the
+common fields of `Event` (`run_id`, `timestamp`, `seq`), listed again in each table. A plugin may
+define its own event by subclassing `Event` (with a new `name`) and send it with `RunContext.emit`;
+such events reach signals (`signals.signal_for(name)` and `any_event`), not hooks.
+"""
+
 # -- reading the source ---------------------------------------------------------------------------
 
 
@@ -358,16 +365,17 @@ def _methods(md: Renderer, cls: type) -> str:
         if name.startswith("_") or not inspect.isfunction(fn) or fn.__name__ != name:
             continue  # private, not a function, or an alias of another method
         entries.append(f"- `{_signature(fn, name)}`: {md.inline(' '.join((fn.__doc__ or '').split()))}".rstrip(": "))
-    return "\n".join(entries)
+    return "Methods:\n\n" + "\n".join(entries) if entries else ""
 
 
 def _protocol_attributes(md: Renderer, cls: type) -> str:
     docs = class_attribute_docs(cls)
-    return "\n".join(
+    entries = [
         f"- `{name}: {annotation}`" + (f": {md.cell(docs[name])}" if name in docs else "")
         for name, annotation in vars(cls).get("__annotations__", {}).items()
         if not name.startswith("_")
-    )
+    ]
+    return "Attributes:\n\n" + "\n".join(entries) if entries else ""
 
 
 def _class_section(md: Renderer, name: str, cls: type) -> str:
@@ -384,7 +392,7 @@ def _class_section(md: Renderer, name: str, cls: type) -> str:
 def _object_section(md: Renderer, name: str, value: Any, docs: dict[str, str]) -> str:
     if isinstance(value, types.ModuleType):
         doc = value.__doc__
-        header = f"Module `{value.__name__}`."
+        header = f"Module `{value.__name__}`." + (" See [hooks.md](hooks.md)." if value is contract.specs else "")
     elif inspect.isfunction(value):
         doc = value.__doc__
         header = f"```python\n{_signature(value, name)}\n```"
@@ -420,20 +428,13 @@ def render_events() -> str:
     modules = {n: v for n, v in names.items() if isinstance(v, types.ModuleType)}
     others = {n: v for n, v in names.items() if n not in skip and n not in {*classes, *functions, *modules}}
 
-    body = ["## Events", EVENTS_INDEX_NOTE, "\n".join(index), *event_sections]
+    body = ["## Events", EVENTS_INDEX_NOTE.strip(), "\n".join(index), *event_sections]
     body += ["## Other types", *(_class_section(md, n, v) for n, v in classes.items())]
     body += ["## Functions", *(_object_section(md, n, v, attribute_docs) for n, v in functions.items())]
     body += ["## Constants, aliases and markers"]
     body += [_object_section(md, n, v, attribute_docs) for n, v in others.items()]
     body += ["## Modules", *(_object_section(md, n, v, attribute_docs) for n, v in modules.items())]
     return _page("Event and type reference", EVENTS_INTRO, body)
-
-
-EVENTS_INDEX_NOTE = (
-    "Every event is a frozen dataclass with a class-level kebab-case `name`; all of them carry the "
-    "common fields of `Event` (`run_id`, `timestamp`, `seq`), listed again in each table. "
-    "A plugin may define its own events by subclassing `Event` and send them with `RunContext.emit`."
-)
 
 
 # -- command line -----------------------------------------------------------------------------------

@@ -17,9 +17,13 @@ class RunContext(Protocol):
     """
 
     run_id: str
+    """The run's id, as on every event of the run."""
     kind: str
+    """``"tune"`` or ``"train"``."""
     principal: str
+    """Who the run acts as (fixed by the core; permission checks are asked for this principal)."""
     experiment: str
+    """The experiment name (``[experiment] name``), the resource of the ``run.<kind>`` permission."""
 
     def check_permission(self, action: str, resource: str) -> PermissionDecision:
         """Ask every permission plugin whether the run's principal may do ``action`` on ``resource``."""

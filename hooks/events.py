@@ -84,9 +84,16 @@ class RunStarted(Event):
     kind: str
     """``"tune"`` (a search) or ``"train"`` (one cross-validated fit of the estimator as given)."""
     config: dict[str, Any]
-    """The validated run configuration as a read-only plain mapping: the tables of the TOML run
-    file (``experiment``, ``data``, ``model``, ``search``, ``plugins``), see docs/configuration.md.
-    A plugin reads its own table in ``config["plugins"]``."""
+    """The validated run configuration as a read-only plain mapping, one table per section of the
+    TOML run file (docs/configuration.md has every key); the same tables for a Python API run.
+
+    - ``experiment``: the experiment name and tracking URI.
+    - ``data``: where the data comes from and the held-out split.
+    - ``model``: the estimator's dotted name and its fixed parameters.
+    - ``search``: strategy, budget, cross-validation, scoring, executor, epochs and the ``space``.
+    - ``plugins``: blocking and the error policy, plus each plugin's own table
+      (``config["plugins"].get("<plugin name>", {})``).
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
