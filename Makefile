@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format docs clean
 
 $(STAMP): pyproject.toml setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+# docs/hooks.md and docs/events.md are generated from hooks/ (a test fails when they are stale)
+docs: $(STAMP)
+	$(BIN)/python docs/generate_reference.py
 
 clean:
 	rm -rf $(VENV) build dist .demo *.egg-info
