@@ -396,11 +396,19 @@ def _object_section(md: Renderer, name: str, value: Any, docs: dict[str, str]) -
     elif inspect.isfunction(value):
         doc = value.__doc__
         header = f"```python\n{_signature(value, name)}\n```"
+    elif isinstance(value, (types.UnionType, types.GenericAlias)) or type(value).__module__ == "typing":
+        doc = docs.get(name, "")
+        header = f"```python\n{name} = {_unqualified(repr(value))}\n```"
     else:
         doc = docs.get(name, "")
         header = ""
     parts = [f"### `{name}`", header, md.block(doc) or "*(undocumented)*"]
     return "\n\n".join(part for part in parts if part)
+
+
+def _unqualified(text: str) -> str:
+    """``typing.Callable[..., trainhooks.hooks.strategy.Strategy]`` -> ``Callable[..., Strategy]``."""
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
 
 
 def exported() -> dict[str, Any]:
