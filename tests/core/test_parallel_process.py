@@ -50,6 +50,7 @@ def test_parallel_random_search_matches_the_sequential_one() -> None:
     assert parallel.summary["best_params"] == sequential.summary["best_params"]
 
 
+@pytest.mark.slow
 def test_parallel_bayes_search_is_reproducible_for_a_seed_and_n_jobs() -> None:
     runs = [tune(EventRecorder(), strategy="bayes", executor="process", n_jobs=2, n_trials=6) for _ in range(2)]
     assert table(runs[0]) == table(runs[1])
@@ -85,6 +86,7 @@ def test_a_trial_that_raises_is_failed_and_not_retried() -> None:
     assert len({tuple(r.params.items()) for r in result.results}) == 6
 
 
+@pytest.mark.slow
 def test_a_config_file_selects_the_process_executor_from_the_command_line(run_cli, tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
     write_toml(
@@ -99,6 +101,7 @@ def test_a_config_file_selects_the_process_executor_from_the_command_line(run_cl
     assert report["summary"]["n_complete"] == 4 and report["summary"]["test_score"] is not None
 
 
+@pytest.mark.slow
 def test_a_strategy_with_ask_many_runs_in_batches_told_in_trial_order() -> None:
     points = [{"alpha": a, "delay_s": d} for a, d in [(1e-4, 0.6), (1e-3, 0.0), (1e-2, 0.0), (1e-1, 0.0), (1e-5, 0.0)]]
     strategies = ScriptedStrategies(points)
@@ -116,6 +119,7 @@ def test_a_strategy_with_ask_many_runs_in_batches_told_in_trial_order() -> None:
     assert ended[:2] == [1, 0]
 
 
+@pytest.mark.slow
 def test_a_strategy_without_ask_many_refills_free_slots_and_is_told_in_trial_order() -> None:
     points = [{"alpha": a, "delay_s": d} for a, d in [(1e-4, 0.6), (1e-3, 0.0), (1e-2, 0.0), (1e-1, 0.0)]]
     strategies = ScriptedStrategies(points)

@@ -17,6 +17,7 @@ def blocks(language: str) -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(2))
+@pytest.mark.slow
 def test_python_examples_run(index: int, capsys: pytest.CaptureFixture[str]) -> None:
     exec(compile(blocks("python")[index], f"{PAGE.name}[python {index}]", "exec"), {})
     out = capsys.readouterr().out

@@ -307,6 +307,7 @@ def test_target_score_ends_the_search_when_reached(digits: Any) -> None:
 # -- state -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_resumed_search_continues_the_counters(digits: Any) -> None:
     table = {"search_patience": 4}
     full, _, _ = search(digits, table, n_trials=20)
@@ -345,6 +346,7 @@ def test_bad_table_refuses_the_run_before_it_starts(digits: Any) -> None:
     assert recorder.events == []
 
 
+@pytest.mark.slow
 def test_toml_table_drives_the_cli(run_cli: Any, tmp_path: Path) -> None:
     config = tmp_path / "es.toml"
     table = {"patience": 2, "restore_best": True, "search_patience": 2}

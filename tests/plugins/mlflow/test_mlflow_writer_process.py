@@ -61,6 +61,7 @@ def tune(store: Store, *plugins: Any, recorder: EventRecorder | None = None, n_t
     )
 
 
+@pytest.mark.slow
 def test_training_never_imports_mlflow(mlflow_store: Store, tmp_path: Path) -> None:
     script = f"""
 import sys
@@ -106,6 +107,7 @@ class KillWriter:
                     time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_a_killed_writer_costs_the_logging_not_the_search(mlflow_store: Store) -> None:
     recorder = EventRecorder()
     result = tune(mlflow_store, KillWriter(mlflow_store), recorder=recorder)

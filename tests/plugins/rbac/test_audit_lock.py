@@ -20,6 +20,7 @@ for i in range(int(sys.argv[3])):
 """
 
 
+@pytest.mark.slow
 def test_separate_interpreters_appending_at_once_keep_one_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     writers = [
