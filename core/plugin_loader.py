@@ -18,11 +18,12 @@ from typing import Any
 
 import pluggy
 
-from trainhooks.hooks import PROJECT_NAME
+from trainhooks.hooks import PROJECT_NAME, did_you_mean
 from trainhooks.hooks.specs import SPEC_MODULES
 
 from ._version import __version__
-from .errors import PluginLoadError
+from .errors import ConfigError, PluginLoadError
+from .extras import EXTRAS
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,12 @@ BUILTIN_PLUGINS: dict[str, str] = {
 }
 """Built-in plugins by name -> ``module:factory``; loaded like third-party ones, and blockable."""
 
+BUILTIN_EXTRAS: dict[str, str] = {"mlflow": "mlflow", "metrics": "metrics"}
+"""Built-in plugins that need an optional extra (plugin name -> extra name, see trainhooks.extras)."""
+
+NOT_INSTALLED = "not-installed"
+"""Status of a built-in plugin whose extra is missing: not an error, and not a load failure."""
+
 
 @dataclass
 class PluginInfo:
@@ -57,8 +64,8 @@ class PluginInfo:
     distribution: str | None
     version: str | None
     hooks: list[str] = field(default_factory=list)
-    status: str = "active"  # "active", "blocked" or "failed"
-    error: str | None = None
+    status: str = "active"  # "active", "blocked", "failed" or "not-installed"
+    error: str | None = None  # why it is not active; "not installed (pip install ...)" for "not-installed"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +145,8 @@ class PluginLoader:
         for name, target in ESSENTIAL_PLUGINS.items():
             self._load(name, "builtin", "trainhooks", __version__, lambda t=target: _import_factory(t))
         for name, target in BUILTIN_PLUGINS.items():
+            if self._extra_missing(name):
+                continue
             self._load(name, "builtin", "trainhooks", __version__, lambda t=target: _import_factory(t))
         if self.autoload:
             for ep in sorted(entry_points(group=PROJECT_NAME), key=lambda e: e.name):
@@ -147,8 +156,27 @@ class PluginLoader:
             self._load(name, "explicit", None, None, lambda p=plugin: lambda: p)
         missing = sorted(self.required - {info.name for info in self.report if info.status == "active"})
         if missing:
-            raise PluginLoadError(f"plugin {missing[0]!r} is required by {REQUIRED_ENV} but is not loaded")
+            absent = [info for info in self.report if info.name == missing[0] and info.status == NOT_INSTALLED]
+            hint = f": {absent[0].error}" if absent else ""
+            raise PluginLoadError(f"plugin {missing[0]!r} is required by {REQUIRED_ENV} but is not loaded{hint}")
         return self.report
+
+    def _extra_missing(self, name: str) -> bool:
+        """Report a (not blocked) built-in plugin whose extra is missing as not installed, unimported."""
+        extra = EXTRAS.get(BUILTIN_EXTRAS.get(name, ""))
+        if extra is None or name in self.blocked or not extra.missing():
+            return False
+        self.report.append(
+            PluginInfo(
+                name=name,
+                source="builtin",
+                distribution="trainhooks",
+                version=__version__,
+                status=NOT_INSTALLED,
+                error=f"not installed ({extra.hint})",
+            )
+        )
+        return True
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
         dist = getattr(ep, "dist", None)
@@ -198,12 +226,32 @@ class PluginLoader:
         log.warning(message)
 
 
+def check_plugin_tables(tables: Iterable[str], report: Sequence[PluginInfo]) -> None:
+    """Refuse a ``[plugins.<name>]`` table that no plugin of ``report`` can read.
+
+    A blocked plugin's table is allowed (the user turned the plugin off, not the settings), and so
+    is a failed one's (its load failure was reported already). A built-in plugin whose extra is not
+    installed, or a name no plugin has, is a one-line :class:`ConfigError`: the first with the
+    ``pip install`` command, the second with a near-miss suggestion.
+    """
+    known = {info.name: info for info in report}
+    for name in tables:
+        info = known.get(name)
+        if info is None:
+            raise ConfigError(f"plugins.{name}: no plugin named {name!r} is loaded{did_you_mean(name, known)}")
+        if info.status == NOT_INSTALLED:
+            raise ConfigError(f"plugins.{name}: the {name} plugin is {info.error}")
+
+
 __all__ = [
     "AUTOLOAD_ENV",
+    "BUILTIN_EXTRAS",
     "BUILTIN_PLUGINS",
     "ESSENTIAL_PLUGINS",
+    "NOT_INSTALLED",
     "REQUIRED_ENV",
     "PluginInfo",
     "PluginLoader",
+    "check_plugin_tables",
     "new_plugin_manager",
 ]

@@ -10,8 +10,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ..plugin_loader import PluginInfo
+from ..plugin_loader import NOT_INSTALLED, PluginInfo
 from ..results import SUMMARY_KEYS
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -63,13 +64,31 @@ def print_summary(summary: dict[str, Any], run_id: str, title: str = "Run summar
     stdout.print(table)
 
 
+_STATUS_STYLE = {"active": "green", "blocked": "yellow", NOT_INSTALLED: "yellow", "failed": "red"}
+
+
 def print_plugins(report: Sequence[PluginInfo]) -> None:
-    table = Table(title="trainhooks plugins", title_justify="left")
-    for column in ("name", "source", "distribution", "status", "hooks"):
-        table.add_column(column)
+    """The plugin report as a table, then one line per plugin that is not active and says why.
+
+    Hook names are never cut (one per line, in a column that does not wrap); an error or install
+    hint goes below the table, whole, instead of being folded into a narrow column.
+    """
+    longest_hook = max((len(hook) for info in report for hook in info.hooks), default=1)
+    table = Table(
+        title="trainhooks plugins", title_justify="left", box=None, pad_edge=False, header_style="bold underline"
+    )
+    table.add_column("name", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    table.add_column("distribution", overflow="fold")
+    table.add_column("status")  # "not-installed" may break at its hyphen
+    table.add_column("hooks", no_wrap=True, min_width=longest_hook)
+    notes: list[Text] = []
     for info in report:
-        dist = f"{info.distribution} {info.version}" if info.distribution else "-"
-        status = info.status if not info.error else f"{info.status}: {info.error}"
-        style = {"active": "green", "blocked": "yellow", "failed": "red"}.get(info.status, "")
-        table.add_row(info.name, info.source, dist, f"[{style}]{status}[/{style}]", ", ".join(info.hooks) or "-")
+        dist = "\n".join(filter(None, (info.distribution, info.version))) or "-"
+        style = _STATUS_STYLE.get(info.status, "")
+        table.add_row(info.name, info.source, dist, Text(info.status, style=style), "\n".join(info.hooks) or "-")
+        if info.error:
+            notes.append(Text.assemble((info.name, "bold"), ": ", (info.error, style)))
     stdout.print(table)
+    for note in notes:
+        stdout.print(note)
