@@ -27,12 +27,11 @@ from trainhooks.hooks import (
     PermissionDecision,
     PermissionRequest,
     PluginFailed,
-    SettingsError,
     StopDecision,
     signals,
 )
 
-from .errors import ConfigError
+from .errors import settings_errors_as_config
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +204,8 @@ class Dispatcher:
         """
         answers = []
         for impl in self._implementations(hook_name):
-            try:
+            with settings_errors_as_config():
                 value = self._call(impl, hook_name, kwargs)
-            except SettingsError as exc:
-                if isinstance(exc, ConfigError):
-                    raise
-                raise ConfigError(str(exc)) from exc
             if value is not None:
                 answers.append(Answer(value, impl.plugin_name))
         return answers

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from trainhooks.hooks import SettingsError
 
 
@@ -39,4 +42,27 @@ class PluginLoadError(TrainhooksError):
     exit_code = 1
 
 
-__all__ = ["ConfigError", "DataError", "PermissionDenied", "PluginLoadError", "TrainhooksError"]
+@contextmanager
+def settings_errors_as_config() -> Iterator[None]:
+    """Re-raise a plugin's :class:`~trainhooks.hooks.SettingsError` inside the block as a ConfigError.
+
+    Plugins raise the contract's error (they do not import the core); around code that calls
+    plugins (setup hooks, strategy factories) this makes their errors reach users like the core's
+    own: exit 2 with the same lines, and ``except trainhooks.ConfigError`` catches them.
+    """
+    try:
+        yield
+    except ConfigError:
+        raise
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "PermissionDenied",
+    "PluginLoadError",
+    "TrainhooksError",
+    "settings_errors_as_config",
+]

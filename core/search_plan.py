@@ -2,16 +2,15 @@
 
 The search loop (``Runner._search``) asks a :class:`SearchPlan` what to start whenever executor
 slots are free, and tells it every finished trial. The plan makes a parallel search reproducible
-for a given seed and number of slots, however the trials' finishing times interleave:
+for a given seed and number of slots, however the trials' finishing times interleave. The rules
+are the contract's, documented on :class:`trainhooks.hooks.BatchStrategy`:
 
-- A strategy with ``ask_many(n)`` (the built-in ``bayes``, constant liar) runs in synchronous
-  batches when there is more than one slot: ask ``n = slots`` points, run them all, then tell them
-  in trial-id order and ask the next batch. The optimizer sees exactly the same history every time.
-  A batch that would repeat points already asked (nothing was told yet) is asked point by point.
-- Any other strategy is asked one point per free slot as slots free up, and results are told in
-  trial-id order (a finished trial waits until every lower id has been told). Grid and random
-  search propose points independently of results, so their searches are reproducible too; a
-  learning third-party strategy should offer ``ask_many`` to get the batch behaviour.
+- A :class:`~trainhooks.hooks.BatchStrategy` (one with ``ask_many(n)``, such as the built-in
+  ``bayes``) runs in synchronous batches when there is more than one slot: ask, run the batch,
+  tell it in trial-id order, ask the next. A batch repeating points already asked is asked point
+  by point.
+- Any other strategy is asked one point per free slot, and told in trial-id order (a finished
+  trial waits until every lower id has been told).
 - With one slot both reduce to the sequential ask, run, tell.
 
 A trial whose worker was lost is not told; its retry (a new trial id) is told in its place.
@@ -22,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trainhooks.hooks import Strategy
+from trainhooks.hooks import BatchStrategy, Strategy
 
 from .trial import TrialResult
 
@@ -38,7 +37,8 @@ class SearchPlan:
         self.strategy = strategy
         self.n_trials = n_trials
         self.slots = max(1, slots)
-        self.batched = self.slots > 1 and callable(getattr(strategy, "ask_many", None))
+        self._batch = strategy if self.slots > 1 and isinstance(strategy, BatchStrategy) else None
+        self.batched = self._batch is not None
         self.asked = 0
         self.exhausted = False
         self._untold: list[int] = []  # trial ids started and not yet told, ascending
@@ -53,11 +53,11 @@ class SearchPlan:
         """Parameter sets to start now, given ``in_flight`` trials running."""
         if self.done_asking:
             return []
-        if self.batched:
+        if self._batch is not None:
             if self._untold:  # the current batch is not fully told yet
                 return []
             n = min(self.slots, self.n_trials - self.asked)
-            points = [p for p in self.strategy.ask_many(n) if p is not None]  # type: ignore[attr-defined]
+            points = [p for p in self._batch.ask_many(n) if p is not None]
             if any(_key(p) in self._asked_points for p in points):
                 # a repeat means the optimizer learned nothing since (e.g. every trial so far failed
                 # and skopt kept its cached batch): ask point by point, which draws fresh points

@@ -1,220 +1,27 @@
-"""Search spaces: one parsed form for TOML tables and Python values.
+"""Search spaces (``trainhooks.space``): re-exported from the plugin contract, :mod:`trainhooks.hooks.space`.
 
-A dimension is written as
-
-- a list of choices: ``["l2", "l1"]`` (categorical; the only form a grid accepts besides integer ranges);
-- a range table: ``{low = 1e-6, high = 1e-1, log = true}`` (real), with ``type = "int"`` for integers;
-- in Python also a scipy.stats distribution (random search only) or a scikit-optimize dimension.
+The dimension types, :class:`SearchSpace` and its parsing live in the contract because every
+strategy, built-in or from a plugin, receives them; this module keeps the long-standing import path.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-
-from .errors import ConfigError
-
-GRID_INT_LIMIT = 1000
-"""An integer range with more values than this is refused by grid search."""
-
-
-@dataclass(frozen=True)
-class Categorical:
-    choices: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Real:
-    low: float
-    high: float
-    log: bool = False
-
-
-@dataclass(frozen=True)
-class Integer:
-    low: int
-    high: int
-    log: bool = False
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """A scipy.stats frozen distribution (anything with ``rvs``), for random search."""
-
-    dist: Any
-
-
-@dataclass(frozen=True)
-class SkoptDimension:
-    """A scikit-optimize dimension given directly in Python."""
-
-    dimension: Any
-
-
-Dimension = Categorical | Real | Integer | Distribution | SkoptDimension
-
-
-def to_plain(value: Any) -> Any:
-    """Convert numpy scalars (and containers of them) into plain JSON-friendly Python values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value
-
-
-def _range(path: str, spec: Mapping[str, Any]) -> Dimension:
-    unknown = set(spec) - {"low", "high", "log", "type"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected low, high, log, type)")
-    if "low" not in spec or "high" not in spec:
-        raise ConfigError(f"{path}: a range needs both 'low' and 'high'")
-    low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
-    kind = spec.get("type", "int" if isinstance(low, int) and isinstance(high, int) else "float")
-    for key, value in (("low", low), ("high", high)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{path}.{key}: must be a finite number, got {value!r}")
-    if kind not in ("int", "float"):
-        raise ConfigError(f"{path}.type: must be 'int' or 'float', got {kind!r}")
-    if not low < high:
-        raise ConfigError(f"{path}.low: must be < high ({low!r} >= {high!r})")
-    if log and low <= 0:
-        raise ConfigError(f"{path}.low: must be > 0 for a log range, got {low!r}")
-    if kind == "int":
-        if int(low) != low or int(high) != high:
-            raise ConfigError(f"{path}: an int range needs whole numbers, got {low!r}..{high!r}")
-        return Integer(int(low), int(high), log)
-    return Real(float(low), float(high), log)
-
-
-def parse_dimension(path: str, spec: Any) -> Dimension:
-    """Parse one dimension; ``path`` (e.g. ``search.space.alpha``) names it in errors."""
-    if isinstance(spec, (Categorical, Real, Integer, Distribution, SkoptDimension)):
-        return spec
-    if isinstance(spec, Mapping):
-        return _range(path, spec)
-    if isinstance(spec, (list, tuple)):
-        if not spec:
-            raise ConfigError(f"{path}: needs at least one choice")
-        return Categorical(tuple(to_plain(list(spec))))
-    if type(spec).__module__.startswith("skopt."):  # before rvs: skopt dimensions have rvs too
-        return SkoptDimension(spec)
-    if hasattr(spec, "rvs"):
-        return Distribution(spec)
-    raise ConfigError(
-        f"{path}: expected a list of choices or a range {{low, high}}, got {type(spec).__name__} {spec!r}"
-    )
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """Named dimensions in a stable order."""
-
-    dimensions: dict[str, Dimension]
-
-    @classmethod
-    def parse(cls, space: Mapping[str, Any] | SearchSpace, path: str = "search.space") -> SearchSpace:
-        if isinstance(space, SearchSpace):
-            return space
-        if not isinstance(space, Mapping):
-            raise ConfigError(f"{path}: must be a table of parameter names, got {type(space).__name__}")
-        if not space:
-            raise ConfigError(f"{path}: is empty; name at least one parameter to search")
-        return cls({str(name): parse_dimension(f"{path}.{name}", spec) for name, spec in space.items()})
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.dimensions)
-
-    def grid(self) -> dict[str, list[Any]]:
-        """Values per parameter for sklearn's ``ParameterGrid``; only lists and small int ranges."""
-        grid = {}
-        for name, dim in self.dimensions.items():
-            if isinstance(dim, Categorical):
-                grid[name] = list(dim.choices)
-            elif isinstance(dim, Integer) and not dim.log and dim.high - dim.low < GRID_INT_LIMIT:
-                grid[name] = list(range(dim.low, dim.high + 1))
-            else:
-                raise ConfigError(f"search.space.{name}: grid search needs a list of values, not a continuous range")
-        return grid
-
-    def distributions(self) -> dict[str, Any]:
-        """Lists and scipy.stats distributions for sklearn's ``ParameterSampler``."""
-        from scipy import stats
-
-        out: dict[str, Any] = {}
-        for name, dim in self.dimensions.items():
-            if isinstance(dim, Categorical):
-                out[name] = list(dim.choices)
-            elif isinstance(dim, Real):
-                out[name] = (
-                    stats.loguniform(dim.low, dim.high) if dim.log else stats.uniform(dim.low, dim.high - dim.low)
-                )
-            elif isinstance(dim, Integer):
-                out[name] = _LogInt(dim.low, dim.high) if dim.log else stats.randint(dim.low, dim.high + 1)
-            elif isinstance(dim, Distribution):
-                out[name] = dim.dist
-            else:
-                out[name] = _SkoptSampler(dim.dimension)
-        return out
-
-    def skopt_dimensions(self) -> list[Any]:
-        """scikit-optimize dimensions (named) for Bayesian optimisation."""
-        from skopt import space as sk
-
-        dims = []
-        for name, dim in self.dimensions.items():
-            if isinstance(dim, Categorical):
-                dims.append(sk.Categorical(list(dim.choices), name=name))
-            elif isinstance(dim, Real):
-                dims.append(sk.Real(dim.low, dim.high, prior="log-uniform" if dim.log else "uniform", name=name))
-            elif isinstance(dim, Integer):
-                dims.append(sk.Integer(dim.low, dim.high, prior="log-uniform" if dim.log else "uniform", name=name))
-            elif isinstance(dim, SkoptDimension):
-                dims.append(dim.dimension)
-            else:
-                raise ConfigError(
-                    f"search.space.{name}: Bayesian search cannot use a scipy distribution; "
-                    "give a range {low, high} or a skopt dimension"
-                )
-        return dims
-
-
-class _LogInt:
-    """Log-uniform integers in [low, high], with the ``rvs`` interface ParameterSampler expects."""
-
-    def __init__(self, low: int, high: int) -> None:
-        from scipy import stats
-
-        self._dist = stats.loguniform(low, high + 1)
-        self.low, self.high = low, high
-
-    def rvs(self, random_state: Any = None) -> int:
-        return int(min(self.high, math.floor(self._dist.rvs(random_state=random_state))))
-
-
-class _SkoptSampler:
-    """Samples a scikit-optimize dimension with the ``rvs`` interface ParameterSampler expects."""
-
-    def __init__(self, dimension: Any) -> None:
-        self.dimension = dimension
-
-    def rvs(self, random_state: Any = None) -> Any:
-        return self.dimension.rvs(n_samples=1, random_state=random_state)[0]
-
-
-def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as plain Python values, in a stable order."""
-    return {str(k): to_plain(v) for k, v in params.items()}
-
+from trainhooks.hooks.space import (
+    GRID_INT_LIMIT,
+    Categorical,
+    Dimension,
+    Distribution,
+    Integer,
+    Real,
+    SearchSpace,
+    SkoptDimension,
+    parse_dimension,
+    plain_params,
+    to_plain,
+)
 
 __all__ = [
+    "GRID_INT_LIMIT",
     "Categorical",
     "Dimension",
     "Distribution",

@@ -12,9 +12,8 @@ from typing import Any
 
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from trainhooks.hooks import StrategyFactory, hookimpl
-
-from .space import SearchSpace, plain_params
+from trainhooks.hooks import SearchSpace, StrategyFactory, hookimpl
+from trainhooks.hooks.space import plain_params
 
 
 class GridStrategy:
@@ -81,7 +80,7 @@ class BayesStrategy:
         return plain_params(dict(zip(self._names, self._optimizer.ask(), strict=True)))
 
     def ask_many(self, n: int) -> list[dict[str, Any]]:
-        """``n`` points at once (constant-liar), for executors that keep several trials in flight."""
+        """``n`` points at once (constant liar): the :class:`trainhooks.hooks.BatchStrategy` protocol."""
         points = self._optimizer.ask(n_points=n, strategy="cl_min")
         return [plain_params(dict(zip(self._names, p, strict=True))) for p in points]
 

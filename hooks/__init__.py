@@ -26,26 +26,35 @@ from .events import (
 from .frozen import FrozenDict, freeze, thaw
 from .markers import PROJECT_NAME, hookimpl, hookspec
 from .settings import PluginSettings, did_you_mean, validate_settings
-from .strategy import Strategy, StrategyFactory
+from .space import Categorical, Dimension, Distribution, Integer, Real, SearchSpace, SkoptDimension
+from .strategy import BatchStrategy, Strategy, StrategyFactory
 
 __all__ = [
     "EVENT_TYPES",
     "PROJECT_NAME",
+    "BatchStrategy",
+    "Categorical",
+    "Dimension",
+    "Distribution",
     "EpochEnded",
     "Event",
     "FrozenDict",
+    "Integer",
     "ModelFitted",
     "ModelRegistered",
     "PermissionDecision",
     "PermissionRequest",
     "PluginFailed",
     "PluginSettings",
+    "Real",
     "RunContext",
     "RunEnded",
     "RunFailed",
     "RunStarted",
+    "SearchSpace",
     "SearchStopped",
     "SettingsError",
+    "SkoptDimension",
     "StopDecision",
     "Strategy",
     "StrategyFactory",

@@ -8,10 +8,13 @@ import pytest
 from scipy import stats
 from skopt.space import Real
 
-from trainhooks import ConfigError
+import trainhooks.space
+from trainhooks import hooks
+from trainhooks.hooks import BatchStrategy, SettingsError, Strategy
 from trainhooks.space import Categorical, Integer, SearchSpace
 from trainhooks.strategies import BayesStrategy, GridStrategy, RandomStrategy
 
+SPACE_GRID = SearchSpace.parse({"a": [1, 2], "b": ["x"]})
 SPACE = SearchSpace.parse({"alpha": {"low": 1e-4, "high": 1.0, "log": True}, "kind": ["a", "b"]})
 
 
@@ -86,7 +89,7 @@ def test_grid_enumerates_lists_and_small_int_ranges() -> None:
 def test_skopt_dimensions_are_accepted_for_bayes_and_distributions_refused() -> None:
     space = SearchSpace.parse({"alpha": Real(1e-3, 1.0, prior="log-uniform", name="alpha")})
     assert 1e-3 <= BayesStrategy(space, random_state=0).ask()["alpha"] <= 1.0
-    with pytest.raises(ConfigError, match=r"search\.space\.C: Bayesian search cannot use a scipy distribution"):
+    with pytest.raises(SettingsError, match=r"search\.space\.C: Bayesian search cannot use a scipy distribution"):
         BayesStrategy(SearchSpace.parse({"C": stats.uniform(0, 1)}))
 
 
@@ -104,7 +107,7 @@ def test_skopt_dimensions_are_accepted_for_bayes_and_distributions_refused() -> 
     ],
 )
 def test_bad_dimensions_name_their_path(spec, message) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SettingsError) as info:
         SearchSpace.parse({"x": spec})
     assert str(info.value).startswith(message)
 
@@ -114,3 +117,16 @@ def test_parsed_dimension_types() -> None:
     assert isinstance(space.dimensions["a"], Categorical)
     assert isinstance(space.dimensions["b"], Integer)
     assert space.dimensions["c"].__class__.__name__ == "Real"
+
+
+def test_trainhooks_space_is_the_contracts_space() -> None:
+    for name in ("Categorical", "Real", "Integer", "Distribution", "SkoptDimension", "SearchSpace"):
+        assert getattr(trainhooks.space, name) is getattr(hooks, name)
+
+
+def test_only_bayes_offers_batches() -> None:
+    strategies = [GridStrategy(SPACE_GRID), RandomStrategy(SPACE, n_trials=2), BayesStrategy(SPACE, random_state=0)]
+    assert all(isinstance(s, Strategy) for s in strategies)
+    assert [isinstance(s, BatchStrategy) for s in strategies] == [False, False, True]
+    batch = strategies[2].ask_many(3)
+    assert len(batch) == 3 and len({tuple(sorted(p.items())) for p in batch}) == 3
