@@ -201,11 +201,9 @@ class Renderer:
                     out.append(f"- `{name}`: {self.inline(text)}")
                     in_fields = True
                 else:
-                    out += (
-                        ["", f"**{_FIELD_LABEL[kind]}:** {self.inline(text)}"]
-                        if in_fields
-                        else [f"**{_FIELD_LABEL[kind]}:** {self.inline(text)}"]
-                    )
+                    if in_fields:
+                        out.append("")
+                    out.append(f"**{_FIELD_LABEL[kind]}:** {self.inline(text)}")
                     in_fields = False
                 continue
             if in_fields and line.strip():
@@ -338,7 +336,8 @@ def _field_table(md: Renderer, cls: type[Event]) -> str:
     for field in dataclasses.fields(cls):
         doc = docs[field.name]
         default = "" if field.default is dataclasses.MISSING else f" = {field.default!r}"
-        rows.append(f"| `{field.name}` | `{field.type}{default}` | {md.cell(doc)} |")
+        declared = f"{field.type}{default}".replace("|", "\\|")  # a bare | would split the cell
+        rows.append(f"| `{field.name}` | `{declared}` | {md.cell(doc)} |")
         rest = doc.split("\n\n", 1)[1] if "\n\n" in doc else ""
         if rest:
             details.append(f"`{field.name}`:\n\n{md.block(rest)}")
