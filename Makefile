@@ -1,33 +1,48 @@
-# `make demo` and `make test` are the whole setup: each creates .venv and installs the project
-# (with its dev extras) the first time, then runs.
+# `make demo` and `make test` are the whole setup: each creates .venv and installs the project the
+# first time, then runs. `demo` installs every plugin's extra (`.[all]`) and no dev tools; `test`
+# adds the dev tools (`.[all,dev]`). Each has its own stamp, so `make demo` then `make test` works.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-all
+TEST_STAMP := $(VENV)/.installed-all-dev
+PYTEST_ARGS ?=
+COVERAGE_ARGS ?= --cov=trainhooks --cov-report=xml:coverage.xml --cov-report=term
 
-.PHONY: demo test lint format docs clean
+.PHONY: demo test coverage lint format docs clean
 
-$(STAMP): pyproject.toml setup.cfg
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml setup.cfg | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@
+
+$(TEST_STAMP): pyproject.toml setup.cfg | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	touch $@
+
+demo: $(DEMO_STAMP)
 	mkdir -p .demo && cd .demo && ../$(BIN)/trainhooks tune ../examples/quickstart.toml
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# The README's test command: the whole suite (slow tests included). PYTEST_ARGS adds options.
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+# The same suite with line coverage of the trainhooks package (coverage.xml, for CI's artifact).
+coverage:
+	$(MAKE) test PYTEST_ARGS="$(COVERAGE_ARGS) $(PYTEST_ARGS)"
+
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 # docs/hooks.md and docs/events.md are generated from hooks/ (a test fails when they are stale)
-docs: $(STAMP)
+docs: $(TEST_STAMP)
 	$(BIN)/python docs/generate_reference.py
 
 clean:
-	rm -rf $(VENV) build dist .demo *.egg-info
+	rm -rf $(VENV) build dist .demo *.egg-info coverage.xml .coverage

@@ -79,14 +79,15 @@ def print_plugins(report: Sequence[PluginInfo]) -> None:
     )
     table.add_column("name", no_wrap=True)
     table.add_column("source", no_wrap=True)
-    table.add_column("distribution", overflow="fold")
-    table.add_column("status")  # "not-installed" may break at its hyphen
+    table.add_column("distribution", overflow="fold", min_width=len("distribution"))
+    table.add_column("status", max_width=len("installed"))  # "not installed" wraps at its space
     table.add_column("hooks", no_wrap=True, min_width=longest_hook)
     notes: list[Text] = []
     for info in report:
         dist = "\n".join(filter(None, (info.distribution, info.version))) or "-"
         style = _STATUS_STYLE.get(info.status, "")
-        table.add_row(info.name, info.source, dist, Text(info.status, style=style), "\n".join(info.hooks) or "-")
+        status = Text(info.status.replace("-", " "), style=style)
+        table.add_row(info.name, info.source, dist, status, "\n".join(info.hooks) or "-")
         if info.error:
             notes.append(Text.assemble((info.name, "bold"), ": ", (info.error, style)))
     stdout.print(table)
