@@ -8,7 +8,7 @@ from typing import Any
 
 from scipy.stats import qmc
 
-from trainhooks.space import Categorical, Integer, Real, SearchSpace
+from trainhooks.hooks import Categorical, Integer, Real, SearchSpace, SettingsError
 
 
 class LatinHypercubeStrategy:
@@ -32,7 +32,7 @@ class LatinHypercubeStrategy:
                     value = dim.low + u * (dim.high - dim.low)
                 point[name] = round(value) if isinstance(dim, Integer) else float(value)
             else:
-                raise ValueError(f"search.space.{name}: the latin strategy needs a list or a range")
+                raise SettingsError(f"search.space.{name}: the latin strategy needs a list or a range")
         return point
 
     def ask(self) -> dict[str, Any] | None:
