@@ -1,29 +1,54 @@
-"""The run configuration (DESIGN section 5), validated with pydantic.
+"""The run configuration (DESIGN section 5): the one carrier of every run setting.
 
-:func:`load_config` reads a TOML file and reports *every* bad field, one line each, naming its
-dotted path (``search.space.alpha.low: must be < high``). Plugin tables under ``[plugins.<name>]``
-are kept as they are and checked by their plugins in ``trainhooks_configure``.
+A config file and the Python API build the same validated models: :func:`load_config` from a TOML
+file, :meth:`RunConfig.from_api` from ``Session.tune``/``train`` keyword arguments. The runner reads
+its settings from these models and plugins get ``RunConfig.to_plain()`` in ``run-started`` and
+``trainhooks_configure``, the same shape whichever way the run came in. Adding a setting is one
+field here plus its line in docs/configuration.md.
+
+Every bad field becomes one line naming its dotted path (``search.space.alpha.low: must be < high``).
+Plugin tables under ``[plugins.<name>]`` are kept as they are and checked by their plugins in
+``trainhooks_configure``.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from trainhooks.hooks import did_you_mean
 
 from .errors import ConfigError
-from .space import SearchSpace
+from .space import Categorical, Integer, Real, SearchSpace, parse_dimension, to_plain
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+IN_MEMORY_DATA = "in_memory_data"
+"""Validation context flag: the data comes as arrays from Python, not from ``[data]``."""
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A config table: unknown keys refused, no silent type conversion (``true`` is not an int),
+    finite numbers only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ExperimentConfig(_Section):
@@ -39,7 +64,12 @@ class DataConfig(_Section):
     random_state: int | None = 0
 
     @model_validator(mode="after")
-    def _one_source(self) -> DataConfig:
+    def _one_source(self, info: ValidationInfo) -> DataConfig:
+        in_memory = bool(info.context and info.context.get(IN_MEMORY_DATA))
+        if in_memory:
+            if self.dataset is not None or self.path is not None:
+                raise ValueError("the data is given as X and y; 'dataset' and 'path' are for config files")
+            return self
         if (self.dataset is None) == (self.path is None):
             raise ValueError("give exactly one of 'dataset' or 'path'")
         if self.path is not None and not self.target:
@@ -52,11 +82,40 @@ class ModelConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+def _scorer_names() -> list[str]:
+    from sklearn.metrics import get_scorer_names
+
+    return list(get_scorer_names())
+
+
+def space_to_plain(space: SearchSpace) -> dict[str, Any]:
+    """The search space as a config file writes it: lists of choices and ``{low, high, log, type}``
+    ranges; a scipy distribution or skopt dimension from Python appears as its repr."""
+    plain: dict[str, Any] = {}
+    for name, dim in space.dimensions.items():
+        if isinstance(dim, Categorical):
+            plain[name] = to_plain(list(dim.choices))
+        elif isinstance(dim, (Real, Integer)):
+            kind = "int" if isinstance(dim, Integer) else "float"
+            plain[name] = {"low": dim.low, "high": dim.high, "log": dim.log, "type": kind}
+        else:
+            plain[name] = repr(getattr(dim, "dist", None) or getattr(dim, "dimension", dim))
+    return plain
+
+
 class SearchConfig(_Section):
+    """``[search]``: how trials are proposed, trained, scored and run (see docs/configuration.md).
+
+    ``cv`` and ``scoring`` also take what only Python can give: a scikit-learn splitter and a
+    scorer callable; plugins then see their repr.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     strategy: str = "random"
     n_trials: int = Field(default=10, gt=0)
-    cv: int = Field(default=5, ge=2)
-    scoring: str | None = None
+    cv: Any = 5
+    scoring: Any = None
     random_state: int | None = 0
     n_jobs: int = Field(default=1, ge=1)
     executor: Literal["sequential", "process", "dask"] = "sequential"
@@ -65,22 +124,66 @@ class SearchConfig(_Section):
     eval_every: int = Field(default=1, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
     blas_threads: int | None = Field(default=None, ge=1)
-    space: dict[str, Any] = Field(default_factory=dict)
+    space: Any = None
 
-    @field_validator("scoring")
+    @field_validator("cv", mode="before")
     @classmethod
-    def _known_scorer(cls, value: str | None) -> str | None:
-        from sklearn.metrics import get_scorer_names
+    def _folds_or_splitter(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 2:
+                raise ValueError(f"needs at least 2 folds, got {value}")
+            return value
+        if hasattr(value, "split") and hasattr(value, "get_n_splits"):
+            return value
+        raise ValueError(f"must be a number of folds (>= 2) or a scikit-learn splitter, got {value!r}")
 
-        if value is not None and value not in get_scorer_names():
-            raise ValueError(f"unknown scorer {value!r} (see sklearn.metrics.get_scorer_names())")
+    @field_validator("scoring", mode="before")
+    @classmethod
+    def _known_scorer(cls, value: Any) -> Any:
+        if value is None or (callable(value) and not isinstance(value, str)):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"must be a scorer name or a scorer callable, got {value!r}")
+        names = _scorer_names()
+        if value not in names:
+            raise ValueError(
+                f"unknown scorer {value!r}{did_you_mean(value, names)} (see sklearn.metrics.get_scorer_names())"
+            )
         return value
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _parsed_space(cls, value: Any) -> SearchSpace | None:
+        """Parse the space once; every bad dimension is its own error line, named in full."""
+        if value is None or isinstance(value, SearchSpace):
+            return value
+        if isinstance(value, Mapping) and value:
+            problems = []
+            for name, spec in value.items():
+                try:
+                    parse_dimension(f"search.space.{name}", spec)
+                except ConfigError as exc:
+                    problems.append(str(exc))
+            if problems:
+                raise PydanticCustomError("search_space", "{lines}", {"lines": "\n".join(problems)})
+        try:
+            return SearchSpace.parse(value)
+        except ConfigError as exc:
+            raise PydanticCustomError("search_space", "{lines}", {"lines": str(exc)}) from None
+
+    @field_serializer("cv", "scoring")
+    def _plain_or_repr(self, value: Any) -> Any:
+        return value if value is None or isinstance(value, (int, str)) else repr(value)
+
+    @field_serializer("space")
+    def _plain_space(self, value: SearchSpace | None) -> dict[str, Any] | None:
+        return None if value is None else space_to_plain(value)
 
 
 class PluginsConfig(BaseModel):
     """``[plugins]``: the loader's settings; ``[plugins.<name>]`` tables are extra keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     disable: list[str] = Field(default_factory=list)
     on_error: Literal["warn", "raise", "disable"] = "warn"
@@ -89,13 +192,18 @@ class PluginsConfig(BaseModel):
     @model_validator(mode="after")
     def _tables_only(self) -> PluginsConfig:
         for key, value in (self.model_extra or {}).items():
-            if not isinstance(value, dict):
+            if not isinstance(value, Mapping):
                 raise ValueError(f"'{key}' must be a table [plugins.{key}] of that plugin's settings")
         return self
 
     def table(self, name: str) -> dict[str, Any]:
         """The settings table of plugin ``name`` (empty if absent)."""
         return dict((self.model_extra or {}).get(name, {}))
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the plugins that have a ``[plugins.<name>]`` table."""
+        return list(self.model_extra or {})
 
 
 class RunConfig(_Section):
@@ -109,53 +217,73 @@ class RunConfig(_Section):
 
     def to_plain(self) -> dict[str, Any]:
         """The configuration as a plain JSON-ready dict (what ``run-started`` carries)."""
-        return self.model_dump(mode="json")
+        return to_plain(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_api(
+        cls,
+        *,
+        estimator: str,
+        params: Mapping[str, Any],
+        experiment: Mapping[str, Any],
+        test_size: float | None,
+        settings: Mapping[str, Any],
+        plugins: Mapping[str, Any],
+    ) -> RunConfig:
+        """The config of a Python-API run, validated by the same rules as a config file.
+
+        ``settings`` are ``Session.tune``/``train`` keyword arguments, each a ``[search]`` key
+        (``tune(max_epochs=0)`` fails like ``max_epochs = 0`` in a file would, before any event).
+        The data comes as arrays, so ``[data]`` holds only the held-out share (none by default)
+        and the seed that splits it (the search's ``random_state``). ``experiment`` and ``plugins``
+        are the ``[experiment]`` and ``[plugins]`` tables (the session's loader settings and each
+        plugin's table).
+        """
+        random_state = settings.get("random_state", SearchConfig.model_fields["random_state"].default)
+        data = {
+            "experiment": dict(experiment),
+            "data": {"test_size": float(test_size or 0.0), "random_state": random_state},
+            "model": {"estimator": estimator, "params": dict(params)},
+            "search": dict(settings),
+            "plugins": dict(plugins),
+        }
+        return parse_config(data, in_memory_data=True)
 
 
 def _error_lines(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors():
+        if error["type"] == "search_space":
+            lines.extend(error["msg"].splitlines())
+            continue
         path = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = f"unknown key{_near_miss(error['loc'])}"
         elif error["type"] == "missing":
             message = "required"
         lines.append(f"{path}: {message}")
     return lines
 
 
-def parse_config(data: dict[str, Any]) -> RunConfig:
+def _near_miss(loc: tuple[Any, ...]) -> str:
+    """The suggestion for an unknown key at ``loc`` from the fields of the table it is in."""
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        model = getattr(field, "annotation", None) if field else None
+        model = next((m for m in getattr(model, "__args__", (model,)) if isinstance(m, type)), None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    return did_you_mean(str(loc[-1]), model.model_fields)
+
+
+def parse_config(data: Mapping[str, Any], *, in_memory_data: bool = False) -> RunConfig:
     """Validate a configuration mapping; every problem becomes one line of the ConfigError."""
-    lines: list[str] = []
-    config = None
     try:
-        config = RunConfig.model_validate(data)
+        return RunConfig.model_validate(dict(data), context={IN_MEMORY_DATA: in_memory_data})
     except ValidationError as exc:
-        lines.extend(_error_lines(exc))
-    space = (data.get("search") or {}).get("space") if isinstance(data.get("search"), dict) else None
-    if space is not None:
-        for name, spec in space.items() if isinstance(space, dict) else []:
-            try:
-                SearchSpace.parse({name: spec})
-            except ConfigError as exc:
-                lines.append(str(exc))
-    if lines:
-        raise ConfigError("\n".join(dict.fromkeys(lines)))
-    assert config is not None
-    return config
-
-
-def check_search_settings(settings: dict[str, Any]) -> None:
-    """Validate Python-API keyword arguments by the rules of the ``[search]`` table.
-
-    ``tune(max_epochs=0)`` then fails before any event with the same one-line message a config
-    file would get (``max_epochs: Input should be greater than or equal to 1``).
-    """
-    try:
-        SearchConfig.model_validate(settings)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(_error_lines(exc))) from None
+        raise ConfigError("\n".join(dict.fromkeys(_error_lines(exc)))) from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -206,9 +334,9 @@ __all__ = [
     "PluginsConfig",
     "RunConfig",
     "SearchConfig",
-    "check_search_settings",
     "load_config",
     "parse_config",
     "read_config_file",
     "set_path",
+    "space_to_plain",
 ]

@@ -36,6 +36,19 @@ def resolve_estimator(dotted: str, registered: Mapping[str, type] | None = None)
     return cls
 
 
+def estimator_name(cls: type) -> str:
+    """The dotted name a config file uses for ``cls``: its shortest public import path
+    (``sklearn.linear_model.SGDClassifier``, not ``sklearn.linear_model._stochastic_gradient...``)."""
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts)):
+        if parts[end - 1].startswith("_"):
+            break
+        module = importlib.import_module(".".join(parts[:end]))
+        if getattr(module, cls.__qualname__, None) is cls:
+            return f"{module.__name__}.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def build_estimator(estimator: Any, params: Mapping[str, Any]) -> BaseEstimator:
     """A fresh estimator with ``params`` set: clones an instance, instantiates a class."""
     est = estimator() if isinstance(estimator, type) else clone(estimator)
@@ -76,4 +89,4 @@ def planned_epochs(est: BaseEstimator, max_epochs: int) -> int:
     return 1
 
 
-__all__ = ["ITERATION_PARAMS", "build_estimator", "epoch_mode", "planned_epochs", "resolve_estimator"]
+__all__ = ["ITERATION_PARAMS", "build_estimator", "epoch_mode", "estimator_name", "planned_epochs", "resolve_estimator"]

@@ -32,13 +32,16 @@ from trainhooks.hooks import (
     RunFailed,
     RunStarted,
     SearchStopped,
+    SettingsError,
     StopDecision,
     Strategy,
     TrialEnded,
     TrialStarted,
+    did_you_mean,
     freeze,
 )
 
+from .config import RunConfig, SearchConfig
 from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
 from .errors import ConfigError, DataError, PermissionDenied
@@ -64,26 +67,36 @@ class SearchInterrupted(KeyboardInterrupt):
 
 @dataclass
 class RunSpec:
-    """Everything one run needs, whether it came from a config file or from Python."""
+    """One run: its validated configuration (the one carrier of settings), the estimator and the data.
+
+    A config file and the Python API produce the same :class:`~trainhooks.config.RunConfig`; the
+    runner reads every setting from it and plugins get its plain form.
+    """
 
     kind: str  # "tune" or "train"
+    config: RunConfig
     estimator: Any  # an estimator instance (fixed params set) or class
     dataset: Dataset
-    config: dict[str, Any]  # the plain run configuration plugins see
-    space: SearchSpace | None = None
-    strategy: str = "random"
-    n_trials: int = 10
-    cv: Any = 5
-    scoring: str | None = None
-    random_state: int | None = 0
-    max_epochs: int = 10
-    eval_every: int = 1
-    timeout_s: float | None = None
-    n_jobs: int = 1
-    executor: str = "sequential"
-    dask_address: str | None = None
-    blas_threads: int | None = None
-    experiment: str = "default"
+
+    @property
+    def search(self) -> SearchConfig:
+        return self.config.search
+
+    @property
+    def strategy(self) -> str:
+        return self.search.strategy if self.kind == "tune" else "fixed"
+
+    @property
+    def n_trials(self) -> int:
+        return self.search.n_trials if self.kind == "tune" else 1
+
+    @property
+    def space(self) -> SearchSpace | None:
+        return self.search.space if self.kind == "tune" else None
+
+    @property
+    def experiment(self) -> str:
+        return self.config.experiment.name
 
 
 @dataclass
@@ -140,6 +153,7 @@ class Runner:
         )
         self.results: list[TrialResult] = []
         self._planned_epochs: dict[int, int] = {}
+        self._plain_config = spec.config.to_plain()  # what plugins see, from TOML or Python alike
         self.stop_reason = "completed"
         self._started = 0.0
         self._workdir: Path | None = None
@@ -156,14 +170,18 @@ class Runner:
         factory = factories.get(spec.strategy)
         if factory is None:
             raise ConfigError(
-                f"search.strategy: unknown strategy {spec.strategy!r} (available: {', '.join(sorted(factories))})"
+                f"search.strategy: unknown strategy {spec.strategy!r}{did_you_mean(spec.strategy, factories)} "
+                f"(available: {', '.join(sorted(factories))})"
             )
-        return factory(spec.space, random_state=spec.random_state, n_trials=spec.n_trials)
+        try:
+            return factory(spec.space, random_state=spec.search.random_state, n_trials=spec.n_trials)
+        except SettingsError as exc:  # a strategy refusing the space: a config error like any other
+            raise ConfigError(str(exc)) from None
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
         data = self.spec.dataset
         estimator = self.spec.estimator() if isinstance(self.spec.estimator, type) else self.spec.estimator
-        splitter = check_cv(self.spec.cv, data.y_train, classifier=is_classifier(estimator))
+        splitter = check_cv(self.spec.search.cv, data.y_train, classifier=is_classifier(estimator))
         try:
             return list(splitter.split(data.X_train, data.y_train))
         except ValueError as exc:
@@ -173,7 +191,7 @@ class Runner:
         """Everything that can refuse the run, before anything is written."""
         strategy = self._strategy()
         folds = self._folds()
-        self.dispatcher.collect("trainhooks_configure", config=freeze(self.spec.config), run=self.context)
+        self.dispatcher.collect("trainhooks_configure", config=freeze(self._plain_config), run=self.context)
         require_permission(self.context, f"run.{self.spec.kind}", self.spec.experiment)
         return strategy, folds
 
@@ -189,7 +207,7 @@ class Runner:
         self._started = time.perf_counter()
         finished = False
         try:
-            self.emit(RunStarted, kind=self.spec.kind, config=self.spec.config)
+            self.emit(RunStarted, kind=self.spec.kind, config=self._plain_config)
             try:
                 self._search(strategy, folds)
             except KeyboardInterrupt:
@@ -233,9 +251,11 @@ class Runner:
         that is lost again, or a trial that raised, is not retried.
         """
         spec = self.spec
-        executor: Executor = make_executor(spec.executor, n_jobs=spec.n_jobs, dask_address=spec.dask_address)
-        blas = spec.blas_threads or default_blas_threads(executor.slots)
-        deadline = self._started + spec.timeout_s if spec.timeout_s else math.inf
+        executor: Executor = make_executor(
+            spec.search.executor, n_jobs=spec.search.n_jobs, dask_address=spec.search.dask_address
+        )
+        blas = spec.search.blas_threads or default_blas_threads(executor.slots)
+        deadline = self._started + spec.search.timeout_s if spec.search.timeout_s else math.inf
         plan = SearchPlan(strategy, n_trials=spec.n_trials, slots=executor.slots)
         in_flight: dict[int, dict[str, Any]] = {}
         retries: set[int] = set()
@@ -245,7 +265,9 @@ class Runner:
         def start(params: dict[str, Any]) -> int:
             nonlocal next_id
             trial_id, next_id = next_id, next_id + 1
-            self._planned_epochs[trial_id] = planned_epochs(build_estimator(spec.estimator, params), spec.max_epochs)
+            self._planned_epochs[trial_id] = planned_epochs(
+                build_estimator(spec.estimator, params), spec.search.max_epochs
+            )
             self.emit(TrialStarted, trial_id=trial_id, params=params)
             in_flight[trial_id] = params
             executor.submit(
@@ -256,9 +278,9 @@ class Runner:
                     X=spec.dataset.X_train,
                     y=spec.dataset.y_train,
                     folds=folds,
-                    scoring=spec.scoring,
-                    max_epochs=spec.max_epochs,
-                    eval_every=spec.eval_every,
+                    scoring=spec.search.scoring,
+                    max_epochs=spec.search.max_epochs,
+                    eval_every=spec.search.eval_every,
                     blas_threads=blas,
                 )
             )
@@ -320,11 +342,11 @@ class Runner:
     def _refit(self, best: TrialResult) -> tuple[Any, float | None]:
         spec, data = self.spec, self.spec.dataset
         model = fit_for_epochs(
-            spec.estimator, best.params, data.X_train, data.y_train, best.best_epoch, spec.max_epochs
+            spec.estimator, best.params, data.X_train, data.y_train, best.best_epoch, spec.search.max_epochs
         )
         test_score = None
         if data.has_test:
-            scorer = check_scoring(model, scoring=spec.scoring)
+            scorer = check_scoring(model, scoring=spec.search.scoring)
             test_score = float(scorer(model, data.X_test, data.y_test))
         self._workdir = Path(tempfile.mkdtemp(prefix="trainhooks-"))
         model_path = self._workdir / "model.pkl"
@@ -352,7 +374,7 @@ class Runner:
         summary = summarize(
             self.results,
             strategy=self.spec.strategy,
-            scoring=self.spec.scoring,
+            scoring=self._plain_config["search"]["scoring"],
             stop_reason=self.stop_reason,
             wall_time_s=time.perf_counter() - self._started,
             test_score=test_score,

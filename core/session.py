@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import getpass
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,14 +15,14 @@ from sklearn.base import BaseEstimator
 from trainhooks.hooks import PROJECT_NAME
 
 from . import data as datamod
-from .config import RunConfig, check_search_settings
+from .config import RunConfig
 from .dispatch import Dispatcher, OnError
 from .errors import ConfigError
-from .estimators import resolve_estimator
-from .plugin_loader import PluginInfo, PluginLoader, new_plugin_manager
+from .estimators import estimator_name, resolve_estimator
+from .plugin_loader import PluginInfo, PluginLoader, check_plugin_tables, new_plugin_manager
 from .results import RunResult
 from .runner import Runner, RunSpec
-from .space import SearchSpace, to_plain
+from .space import to_plain
 
 
 def current_user() -> str:
@@ -55,11 +56,14 @@ class Session:
         max_failures: int = 3,
         principal: str | None = None,
     ) -> None:
+        disable = list(disable)
         self.manager = new_plugin_manager()
         loader = PluginLoader(self.manager, blocked=disable, strict=strict_plugins, autoload=autoload)
         self.plugin_report: list[PluginInfo] = loader.load_all(extra=plugins)
         self.dispatcher = Dispatcher(self.manager, on_error=on_error, max_failures=max_failures, sender=self)
         self.principal = principal or current_user()
+        self.plugin_settings = {"disable": disable, "on_error": on_error, "max_failures": max_failures}
+        """The ``[plugins]`` loader settings this session was made with (part of every API run's config)."""
 
     @property
     def plugin_names(self) -> list[str]:
@@ -88,67 +92,29 @@ class Session:
         X: Any,
         y: Any,
         *,
-        strategy: str = "random",
-        n_trials: int = 10,
-        cv: Any = 5,
-        scoring: str | None = None,
-        random_state: int | None = 0,
-        max_epochs: int = 10,
-        eval_every: int = 1,
-        timeout_s: float | None = None,
-        test_size: float | None = None,
-        n_jobs: int = 1,
-        executor: str = "sequential",
-        dask_address: str | None = None,
-        blas_threads: int | None = None,
         experiment: str = "default",
+        tracking_uri: str | None = None,
+        test_size: float | None = None,
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
+        **settings: Any,
     ) -> RunResult:
         """Search ``space`` for the best parameters of ``estimator`` by cross-validation.
 
         ``space`` maps parameter names to lists of choices, ``{"low", "high", "log", "type"}``
-        ranges, scipy.stats distributions or scikit-optimize dimensions. ``plugin_config`` holds
-        each plugin's settings by plugin name (the ``[plugins.<name>]`` tables of a config file).
-        With ``test_size``, that share of the rows is held out and the refit best model scored on it.
-        ``eval_every = k`` scores the folds only every k-th epoch and after the last one: cheaper
-        for fast ``partial_fit`` estimators, at the price of coarser learning curves and stop
-        decisions (see docs/tuning.md).
+        ranges, scipy.stats distributions or scikit-optimize dimensions. Every other keyword is a
+        ``[search]`` setting of a config file (``strategy``, ``n_trials``, ``cv``, ``scoring``,
+        ``random_state``, ``max_epochs``, ``eval_every``, ``timeout_s``, ``n_jobs``, ``executor``,
+        ``dask_address``, ``blas_threads``; see docs/configuration.md), validated by the same
+        rules; ``cv`` may also be a scikit-learn splitter and ``scoring`` a scorer callable.
+        ``plugin_config`` holds each plugin's settings by plugin name (the ``[plugins.<name>]``
+        tables). ``experiment`` and ``tracking_uri`` are the ``[experiment]`` table. With
+        ``test_size``, that share of the rows is held out and the refit best model scored on it.
         """
-        parsed = SearchSpace.parse(space)
-        search = {
-            "strategy": strategy,
-            "n_trials": n_trials,
-            "random_state": random_state,
-            "timeout_s": timeout_s,
-            "n_jobs": n_jobs,
-            "executor": executor,
-            "space": {name: repr(dim) for name, dim in parsed.dimensions.items()},
-        }
-        config = _api_config(
-            estimator, experiment, test_size, cv, scoring, max_epochs, eval_every, search, plugin_config
-        )
-        return self.execute(
-            RunSpec(
-                kind="tune",
-                estimator=estimator,
-                dataset=_prepare_data(X, y, estimator, test_size, random_state),
-                config=config,
-                space=parsed,
-                strategy=strategy,
-                n_trials=n_trials,
-                cv=cv,
-                scoring=scoring,
-                random_state=random_state,
-                max_epochs=max_epochs,
-                eval_every=eval_every,
-                timeout_s=timeout_s,
-                n_jobs=n_jobs,
-                executor=executor,
-                dask_address=dask_address,
-                blas_threads=blas_threads,
-                experiment=experiment,
-            )
-        )
+        experiment_table = {"name": experiment, "tracking_uri": tracking_uri}
+        config = self._api_config(estimator, experiment_table, test_size, {**settings, "space": space}, plugin_config)
+        if config.search.space is None:
+            raise ConfigError("search.space: required for tune (name at least one parameter)")
+        return self.execute(build_spec("tune", config, estimator, X, y))
 
     def train(
         self,
@@ -156,96 +122,91 @@ class Session:
         X: Any,
         y: Any,
         *,
-        cv: Any = 5,
-        scoring: str | None = None,
-        random_state: int | None = 0,
-        max_epochs: int = 10,
-        eval_every: int = 1,
-        test_size: float | None = None,
-        blas_threads: int | None = None,
         experiment: str = "default",
+        tracking_uri: str | None = None,
+        test_size: float | None = None,
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
+        **settings: Any,
     ) -> RunResult:
-        """Cross-validate and fit ``estimator`` as it is (one trial), with the same events as a search."""
-        config = _api_config(estimator, experiment, test_size, cv, scoring, max_epochs, eval_every, {}, plugin_config)
-        return self.execute(
-            RunSpec(
-                kind="train",
-                estimator=estimator,
-                dataset=_prepare_data(X, y, estimator, test_size, random_state),
-                config=config,
-                space=None,
-                strategy="fixed",
-                n_trials=1,
-                cv=cv,
-                scoring=scoring,
-                random_state=random_state,
-                max_epochs=max_epochs,
-                eval_every=eval_every,
-                blas_threads=blas_threads,
-                experiment=experiment,
-            )
+        """Cross-validate and fit ``estimator`` as it is (one trial), with the same events as a search.
+
+        Keywords are the ``[search]`` settings that apply to one trial: ``cv``, ``scoring``,
+        ``random_state``, ``max_epochs``, ``eval_every`` and ``blas_threads``.
+        """
+        searching = sorted(set(settings) & SEARCH_ONLY)
+        if searching:
+            raise ConfigError(f"{searching[0]}: not a train setting (train runs the estimator as it is, once)")
+        experiment_table = {"name": experiment, "tracking_uri": tracking_uri}
+        config = self._api_config(estimator, experiment_table, test_size, settings, plugin_config)
+        return self.execute(build_spec("train", config, estimator, X, y))
+
+    def _api_config(
+        self,
+        estimator: Any,
+        experiment: Mapping[str, Any],
+        test_size: float | None,
+        settings: Mapping[str, Any],
+        plugin_config: Mapping[str, Mapping[str, Any]] | None,
+    ) -> RunConfig:
+        cls = estimator if isinstance(estimator, type) else type(estimator)
+        config = RunConfig.from_api(
+            estimator=estimator_name(cls),
+            params={} if isinstance(estimator, type) else explicit_params(estimator),
+            experiment=experiment,
+            test_size=test_size,
+            settings=settings,
+            plugins={**self.plugin_settings, **(plugin_config or {})},
         )
+        self.check_plugin_tables(config)
+        return config
 
     # -- config files --------------------------------------------------------------------------
 
     def run_config(self, config: RunConfig, kind: str = "tune") -> RunResult:
         """Run a validated :class:`RunConfig` (what ``trainhooks tune/train CONFIG`` does)."""
-        spec = spec_from_config(config, kind, self.registered_estimators())
-        return self.execute(spec)
+        self.check_plugin_tables(config)
+        return self.execute(spec_from_config(config, kind, self.registered_estimators()))
+
+    def check_plugin_tables(self, config: RunConfig) -> None:
+        """Refuse a ``[plugins.<name>]`` table that no loaded plugin reads (before anything runs)."""
+        check_plugin_tables(config.plugins.tables, self.plugin_report)
 
 
-def _api_config(
-    estimator: Any,
-    experiment: str,
-    test_size: float | None,
-    cv: Any,
-    scoring: str | None,
-    max_epochs: int,
-    eval_every: int,
-    search: Mapping[str, Any],
-    plugin_config: Mapping[str, Mapping[str, Any]] | None,
-) -> dict[str, Any]:
-    """The run configuration plugins see for a Python-API run, shaped like a config file's.
+SEARCH_ONLY = frozenset({"strategy", "n_trials", "space", "timeout_s", "n_jobs", "executor", "dask_address"})
+"""``[search]`` settings that only a tune uses (a train run is one trial in this process)."""
 
-    The keyword arguments are checked like a ``[search]`` table first (``cv`` and ``scoring`` only
-    when given as a number and a name: splitters and scorer callables are the API's own).
+
+def explicit_params(estimator: Any) -> dict[str, Any]:
+    """The estimator's parameters that differ from its class defaults, as plain JSON values.
+
+    A config file names only what it sets, so a Python estimator is described the same way: the
+    run configuration of ``SGDClassifier(loss="log_loss")`` is identical from TOML and from Python.
+    Non-JSON values (nested estimators, callables) appear as their repr.
     """
-    settings = {k: v for k, v in search.items() if k != "space"}
-    settings.update(max_epochs=max_epochs, eval_every=eval_every)
-    settings.update({"cv": cv} if isinstance(cv, int) else {})
-    settings.update({"scoring": scoring} if isinstance(scoring, str) else {})
-    check_search_settings(settings)
-    cls = estimator if isinstance(estimator, type) else type(estimator)
-    params = {} if isinstance(estimator, type) else estimator.get_params(deep=False)
-    return to_plain(
-        {
-            "experiment": {"name": experiment},
-            "data": {"test_size": test_size},
-            "model": {"estimator": f"{cls.__module__}.{cls.__qualname__}", "params": _jsonable(params)},
-            "search": {
-                **search,
-                "cv": cv if isinstance(cv, int) else repr(cv),
-                "scoring": scoring,
-                "max_epochs": max_epochs,
-                "eval_every": eval_every,
-            },
-            "plugins": {name: dict(table) for name, table in (plugin_config or {}).items()},
-        }
-    )
-
-
-def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Estimator parameters with non-JSON values (nested estimators, callables) as their repr."""
-    plain = to_plain(dict(params))
+    defaults = {
+        name: param.default
+        for name, param in inspect.signature(type(estimator).__init__).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
+    changed = {
+        name: value
+        for name, value in estimator.get_params(deep=False).items()
+        if name not in defaults or repr(value) != repr(defaults[name])
+    }
+    plain = to_plain(changed)
     return {
         k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else repr(v) for k, v in plain.items()
     }
 
 
-def _prepare_data(X: Any, y: Any, estimator: Any, test_size: float | None, random_state: int | None) -> datamod.Dataset:
+def build_spec(kind: str, config: RunConfig, estimator: Any, X: Any, y: Any) -> RunSpec:
+    """Check the data, hold out the test split and pair them with the run's config."""
+    data = config.data
+    assert data is not None
     datamod.validate(X, y, estimator)
-    return datamod.split(X, y, estimator, test_size, random_state)
+    random_state = data.random_state if data.random_state is not None else config.search.random_state
+    dataset = datamod.split(X, y, estimator, data.test_size, random_state)
+    return RunSpec(kind=kind, config=config, estimator=estimator, dataset=dataset)
 
 
 def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type]) -> RunSpec:
@@ -257,36 +218,14 @@ def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type
         raise ConfigError(f"model.params: {exc}") from None
     if config.data is None:
         raise ConfigError("data: required (a [data] table with 'dataset' or 'path')")
+    if kind == "tune" and config.search.space is None:
+        raise ConfigError("search.space: required for tune (name at least one parameter)")
     if config.data.dataset is not None:
         X, y = datamod.load_builtin(config.data.dataset)
     else:
         X, y = datamod.load_table(config.data.path or "", config.data.target)
-    search = config.search
-    space = None
-    if kind == "tune":
-        if not search.space:
-            raise ConfigError("search.space: required for tune (name at least one parameter)")
-        space = SearchSpace.parse(search.space)
-    return RunSpec(
-        kind=kind,
-        estimator=estimator,
-        dataset=_prepare_data(X, y, estimator, config.data.test_size, config.data.random_state),
-        config=config.to_plain(),
-        space=space,
-        strategy=search.strategy if kind == "tune" else "fixed",
-        n_trials=search.n_trials if kind == "tune" else 1,
-        cv=search.cv,
-        scoring=search.scoring,
-        random_state=search.random_state,
-        max_epochs=search.max_epochs,
-        eval_every=search.eval_every,
-        timeout_s=search.timeout_s,
-        n_jobs=search.n_jobs,
-        executor=search.executor,
-        dask_address=search.dask_address,
-        blas_threads=search.blas_threads,
-        experiment=config.experiment.name,
-    )
+    model = config.model.model_copy(update={"params": explicit_params(estimator)})
+    return build_spec(kind, config.model_copy(update={"model": model}), estimator, X, y)
 
 
 def tune(
@@ -320,4 +259,14 @@ def train(
     return session.train(estimator, X, y, **kwargs)
 
 
-__all__ = ["PROJECT_NAME", "Session", "current_user", "spec_from_config", "train", "tune"]
+__all__ = [
+    "PROJECT_NAME",
+    "SEARCH_ONLY",
+    "Session",
+    "build_spec",
+    "current_user",
+    "explicit_params",
+    "spec_from_config",
+    "train",
+    "tune",
+]

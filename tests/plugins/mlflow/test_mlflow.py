@@ -63,7 +63,8 @@ def test_tune_logs_parent_children_metrics_artifacts_and_model(mlflow_store: Sto
     assert len(tags["trainhooks.config_digest"]) == 16
     assert tags["trainhooks.version"]
     assert params["estimator"].endswith("SGDClassifier")
-    assert params["model.random_state"] == "0" and params["model.loss"] == "hinge"  # fixed estimator params
+    assert params["model.random_state"] == "0"  # fixed estimator params: the ones set, as a config names them
+    assert "model.loss" not in params  # left at its default ("hinge")
     assert "model.alpha" not in params  # searched, so not a fixed param
     assert params["search.n_trials"] == "4" and params["search.cv"] == "3"
     assert "space.alpha" in params and "space.penalty" in params
