@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 """The repository root: docs/, examples/ and the code folders are found from here."""
+
+HELPER_PATH = os.pathsep.join(str(REPO / "tests" / folder) for folder in ("", "core"))
+"""``PYTHONPATH`` for a child process that imports the tests' helper modules (builders, parallel_helpers)."""
 
 
 def ctrl_c_enabled() -> None:

@@ -17,14 +17,13 @@ import dask
 import distributed  # imported before any dask.config.set, which would drop its defaults on exit
 import psutil
 import pytest
+from helpers import HELPER_PATH
 from parallel_helpers import FragileSGD, StopTrial, assert_run_order, table, tune
 
 from trainhooks import ConfigError, hookimpl
 from trainhooks.testing import EventRecorder
 
 pytestmark = pytest.mark.slow
-
-TESTS = Path(__file__).resolve().parent
 
 
 class ListeningSockets:
@@ -61,7 +60,7 @@ def scheduler_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
     workdir = tmp_path_factory.mktemp("dask")
     scheduler_file = workdir / "scheduler.json"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (HELPER_PATH, os.environ.get("PYTHONPATH")) if p))
     log = (workdir / "cluster.log").open("w")
     common = {"env": env, "cwd": workdir, "stdout": log, "stderr": subprocess.STDOUT}
     local = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]  # every socket on loopback

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import ctrl_c_enabled
+from helpers import HELPER_PATH, ctrl_c_enabled
 
 SCRIPT = """
 import sys, time
@@ -44,7 +44,7 @@ if __name__ == "__main__":
 def test_ctrl_c_ends_the_run_cleanly_and_stops_the_workers(tmp_path: Path) -> None:
     script = tmp_path / "search.py"
     script.write_text(SCRIPT, encoding="utf-8")
-    env = {"PYTHONPATH": str(Path(__file__).resolve().parent), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin"}
     driver = subprocess.Popen(
         [sys.executable, str(script)],
         cwd=tmp_path,
