@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from mlflow_support import MlflowServer
 
 
-pytestmark = pytest.mark.slow
+# the module's first test starts the server, which may wait up to 240 s for it to answer (22 s measured under load)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def server_tune(server: MlflowServer, experiment: str, *plugins: object, recorder: EventRecorder, **settings: Any):
