@@ -22,15 +22,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from trainhooks.hooks import did_you_mean
+from trainhooks.hooks import SettingsError, did_you_mean, validate_settings
 
 from .errors import ConfigError
 from .space import Categorical, Integer, Real, SearchSpace, parse_dimension, to_plain
@@ -131,7 +129,7 @@ class SearchConfig(_Section):
     def _folds_or_splitter(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             if value < 2:
-                raise ValueError(f"needs at least 2 folds, got {value}")
+                raise ValueError("needs at least 2 folds")
             return value
         if hasattr(value, "split") and hasattr(value, "get_n_splits"):
             return value
@@ -157,19 +155,16 @@ class SearchConfig(_Section):
         """Parse the space once; every bad dimension is its own error line, named in full."""
         if value is None or isinstance(value, SearchSpace):
             return value
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):
             problems = []
             for name, spec in value.items():
                 try:
                     parse_dimension(f"search.space.{name}", spec)
-                except ConfigError as exc:
+                except SettingsError as exc:
                     problems.append(str(exc))
             if problems:
-                raise PydanticCustomError("search_space", "{lines}", {"lines": "\n".join(problems)})
-        try:
-            return SearchSpace.parse(value)
-        except ConfigError as exc:
-            raise PydanticCustomError("search_space", "{lines}", {"lines": str(exc)}) from None
+                raise SettingsError("\n".join(problems))
+        return SearchSpace.parse(value)
 
     @field_serializer("cv", "scoring")
     def _plain_or_repr(self, value: Any) -> Any:
@@ -250,40 +245,12 @@ class RunConfig(_Section):
         return parse_config(data, in_memory_data=True)
 
 
-def _error_lines(exc: ValidationError) -> list[str]:
-    lines = []
-    for error in exc.errors():
-        if error["type"] == "search_space":
-            lines.extend(error["msg"].splitlines())
-            continue
-        path = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = f"unknown key{_near_miss(error['loc'])}"
-        elif error["type"] == "missing":
-            message = "required"
-        lines.append(f"{path}: {message}")
-    return lines
-
-
-def _near_miss(loc: tuple[Any, ...]) -> str:
-    """The suggestion for an unknown key at ``loc`` from the fields of the table it is in."""
-    model: Any = RunConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
-        model = getattr(field, "annotation", None) if field else None
-        model = next((m for m in getattr(model, "__args__", (model,)) if isinstance(m, type)), None)
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return ""
-    return did_you_mean(str(loc[-1]), model.model_fields)
-
-
 def parse_config(data: Mapping[str, Any], *, in_memory_data: bool = False) -> RunConfig:
     """Validate a configuration mapping; every problem becomes one line of the ConfigError."""
     try:
-        return RunConfig.model_validate(dict(data), context={IN_MEMORY_DATA: in_memory_data})
-    except ValidationError as exc:
-        raise ConfigError("\n".join(dict.fromkeys(_error_lines(exc)))) from None
+        return validate_settings(RunConfig, data, context={IN_MEMORY_DATA: in_memory_data})
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

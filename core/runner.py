@@ -32,7 +32,6 @@ from trainhooks.hooks import (
     RunFailed,
     RunStarted,
     SearchStopped,
-    SettingsError,
     StopDecision,
     Strategy,
     TrialEnded,
@@ -44,7 +43,7 @@ from trainhooks.hooks import (
 from .config import RunConfig, SearchConfig
 from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
-from .errors import ConfigError, DataError, PermissionDenied
+from .errors import ConfigError, DataError, PermissionDenied, settings_errors_as_config
 from .estimators import build_estimator, planned_epochs
 from .executors import Executor, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
@@ -173,10 +172,8 @@ class Runner:
                 f"search.strategy: unknown strategy {spec.strategy!r}{did_you_mean(spec.strategy, factories)} "
                 f"(available: {', '.join(sorted(factories))})"
             )
-        try:
+        with settings_errors_as_config():  # a strategy refusing the space: a config error like any other
             return factory(spec.space, random_state=spec.search.random_state, n_trials=spec.n_trials)
-        except SettingsError as exc:  # a strategy refusing the space: a config error like any other
-            raise ConfigError(str(exc)) from None
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
         data = self.spec.dataset

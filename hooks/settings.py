@@ -50,18 +50,28 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
-def validate_settings(model_cls: type[ModelT], data: Mapping[str, Any] | None, *, prefix: str = "") -> ModelT:
+def validate_settings(
+    model_cls: type[ModelT],
+    data: Mapping[str, Any] | None,
+    *,
+    prefix: str = "",
+    context: Mapping[str, Any] | None = None,
+) -> ModelT:
     """Validate ``data`` with ``model_cls``; raise :class:`SettingsError`, one line per problem.
+
+    A validator of the model may itself raise :class:`SettingsError` whose lines already name
+    their fields in full (a nested table parsed by its own rules): those lines are kept as they are.
 
     :param model_cls: the pydantic model (usually a :class:`PluginSettings` subclass).
     :param data: the table to validate; ``None`` means an empty table. Frozen config snapshots
         (read-only dicts, tuples) are accepted: they are thawed into plain dicts and lists first.
     :param prefix: dotted path of the table (``plugins.early_stopping``); each line names
         ``<prefix>.<field path>``.
+    :param context: pydantic's validation context, passed to the model's validators.
     :returns: the validated model instance.
     """
     try:
-        return model_cls.model_validate(thaw(dict(data or {})))
+        return model_cls.model_validate(thaw(dict(data or {})), context=dict(context or {}))
     except ValidationError as exc:
         raise SettingsError("\n".join(_error_lines(exc, model_cls, prefix=prefix))) from None
 
@@ -76,6 +86,10 @@ def _error_lines(exc: ValidationError, model_cls: type[BaseModel] | None = None,
         loc = error["loc"]
         path = _dotted(prefix, loc)
         kind = error["type"]
+        raised = (error.get("ctx") or {}).get("error")
+        if isinstance(raised, SettingsError):  # a nested parser's lines name their fields already
+            lines.extend(str(raised).splitlines())
+            continue
         if kind == "extra_forbidden":
             choices = _field_names(model_cls, loc[:-1]) if model_cls is not None else []
             message = "unknown key" + did_you_mean(str(loc[-1]), choices)

@@ -15,7 +15,7 @@ import pytest
 from helpers import REPO
 
 DOCS = REPO / "docs"
-PAGES = ["index.md", "tuning.md", "writing-plugins.md"]
+PAGES = ["configuration.md", "index.md", "tuning.md", "writing-plugins.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

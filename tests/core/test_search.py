@@ -299,17 +299,18 @@ def test_results_table_is_like_cv_results(small_xy, trainhooks_session):
 @pytest.mark.parametrize(
     ("keywords", "message"),
     [
-        ({"max_epochs": 0}, "search.max_epochs: Input should be greater than or equal to 1"),
-        ({"eval_every": 0}, "search.eval_every: Input should be greater than or equal to 1"),
-        ({"cv": 1}, "search.cv: needs at least 2 folds, got 1"),
+        ({"max_epochs": 0}, "search.max_epochs: Input should be greater than or equal to 1 (got 0)"),
+        ({"eval_every": 0}, "search.eval_every: Input should be greater than or equal to 1 (got 0)"),
+        ({"cv": 1}, "search.cv: needs at least 2 folds (got 1)"),
         (
             {"scoring": "roc"},
-            "search.scoring: unknown scorer 'roc' (did you mean 'roc_auc'?) (see sklearn.metrics.get_scorer_names())",
+            "search.scoring: unknown scorer 'roc' (did you mean 'roc_auc'?) (see sklearn.metrics.get_scorer_names()) "
+            "(got 'roc')",
         ),
-        ({"executor": "spark"}, "search.executor: Input should be 'sequential', 'process' or 'dask'"),
-        ({"n_trials": True}, "search.n_trials: Input should be a valid integer"),
+        ({"executor": "spark"}, "search.executor: Input should be 'sequential', 'process' or 'dask' (got 'spark')"),
+        ({"n_trials": True}, "search.n_trials: Input should be a valid integer (got True)"),
         ({"n_trails": 5}, "search.n_trails: unknown key (did you mean 'n_trials'?)"),
-        ({"timeout_s": float("inf")}, "search.timeout_s: Input should be a finite number"),
+        ({"timeout_s": float("inf")}, "search.timeout_s: Input should be a finite number (got inf)"),
         (
             {"strategy": "bayse"},
             "search.strategy: unknown strategy 'bayse' (did you mean 'bayes'?) (available: bayes, grid, random)",
