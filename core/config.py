@@ -155,16 +155,17 @@ class SearchConfig(_Section):
         """Parse the space once; every bad dimension is its own error line, named in full."""
         if value is None or isinstance(value, SearchSpace):
             return value
-        if isinstance(value, Mapping):
-            problems = []
-            for name, spec in value.items():
-                try:
-                    parse_dimension(f"search.space.{name}", spec)
-                except SettingsError as exc:
-                    problems.append(str(exc))
-            if problems:
-                raise SettingsError("\n".join(problems))
-        return SearchSpace.parse(value)
+        if not isinstance(value, Mapping) or not value:
+            return SearchSpace.parse(value)  # its one-line refusal of a non-table or an empty one
+        dimensions, problems = {}, []
+        for name, spec in value.items():
+            try:
+                dimensions[str(name)] = parse_dimension(f"search.space.{name}", spec)
+            except SettingsError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise SettingsError("\n".join(problems))
+        return SearchSpace(dimensions)
 
     @field_serializer("cv", "scoring")
     def _plain_or_repr(self, value: Any) -> Any:

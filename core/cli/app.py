@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from trainhooks.hooks import SettingsError
+
 from .._version import __version__
 from ..config import load_config
 from ..errors import TrainhooksError
@@ -180,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort:
         output.stderr.print("aborted")
         sys.exit(EXIT_INTERRUPTED)
-    except TrainhooksError as exc:
+    except (TrainhooksError, SettingsError) as exc:  # a plugin command's bad settings: exit 2 too
         _fail(exc, exc.exit_code)
     except KeyboardInterrupt:
         output.stderr.print("interrupted")
