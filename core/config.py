@@ -31,6 +31,7 @@ from pydantic import (
 from trainhooks.hooks import SettingsError, did_you_mean, validate_settings
 
 from .errors import ConfigError
+from .extras import EXTRAS
 from .space import Categorical, Integer, Real, SearchSpace, parse_dimension, to_plain
 
 if sys.version_info >= (3, 11):
@@ -134,6 +135,13 @@ class SearchConfig(_Section):
         if hasattr(value, "split") and hasattr(value, "get_n_splits"):
             return value
         raise ValueError(f"must be a number of folds (>= 2) or a scikit-learn splitter, got {value!r}")
+
+    @field_validator("executor")
+    @classmethod
+    def _executor_installed(cls, value: str) -> str:
+        if value == "dask":  # refused before the run starts, naming the extra that provides it
+            EXTRAS["dask"].require("search.executor", '"dask"')
+        return value
 
     @field_validator("scoring", mode="before")
     @classmethod

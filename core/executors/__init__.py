@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from trainhooks.hooks import StopDecision
 
 from ..errors import ConfigError
-from ..extras import EXTRAS
 from ..trial import TrialResult, TrialTask
 from .sequential import SequentialExecutor
 
@@ -53,7 +52,6 @@ def make_executor(name: str, *, n_jobs: int = 1, dask_address: str | None = None
 
         return ProcessExecutor(n_jobs)
     if name == "dask":
-        EXTRAS["dask"].require("search.executor", '"dask"')
         from .dask import DaskExecutor
 
         return DaskExecutor(n_jobs, address=dask_address)

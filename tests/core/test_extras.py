@@ -132,7 +132,7 @@ def test_the_dask_executor_without_dask_is_one_line_naming_the_extra(run_cli, wi
     proc = run_cli("tune", str(config), env=without_extras)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: search.executor: ")
+    assert len(lines) == 1 and lines[0].startswith(f"error: {config}: search.executor: ")  # refused with the file
     assert "pip install 'trainhooks[dask]'" in lines[0]
 
 
