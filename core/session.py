@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-import getpass
 import inspect
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -26,11 +26,25 @@ from .space import to_plain
 
 
 def current_user() -> str:
-    """The operating-system user: the principal of CLI runs."""
+    """The operating-system account running this process: the principal of CLI runs.
+
+    On POSIX it is the account of the *effective* uid (``pwd.getpwuid(os.geteuid())``), or the uid as
+    a string when it has no passwd entry (some containers). No environment variable changes it:
+    ``getpass.getuser()`` reads ``LOGNAME``/``USER`` first, so ``LOGNAME=admin`` would forge it.
+    Elsewhere (Windows) it is ``os.getlogin()``, the account of the process token, or ``"unknown"``.
+    """
     try:
-        return getpass.getuser()
-    except Exception:  # no user database entry (some containers)
-        return "unknown"
+        import pwd
+    except ImportError:  # not POSIX
+        try:
+            return os.getlogin()
+        except OSError:
+            return "unknown"
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 class Session:
