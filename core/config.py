@@ -13,6 +13,7 @@ Plugin tables under ``[plugins.<name>]`` are kept as they are and checked by the
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ from pydantic import (
 
 from trainhooks.hooks import SettingsError, did_you_mean, validate_settings
 
+from .dispatch import DEFAULT_HOOK_TIMEOUT_S
 from .errors import ConfigError
 from .extras import EXTRAS
 from .space import Categorical, Integer, Real, SearchSpace, parse_dimension, to_plain
@@ -38,6 +40,12 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+MAX_N_JOBS = 1024
+"""Trials in flight at most (a Dask cluster's slots); a process pool is also held to
+``PROCESSES_PER_CORE`` workers per core of this machine."""
+
+PROCESSES_PER_CORE = 4
 
 IN_MEMORY_DATA = "in_memory_data"
 """Validation context flag: the data comes as arrays from Python, not from ``[data]``."""
@@ -116,7 +124,7 @@ class SearchConfig(_Section):
     cv: Any = 5
     scoring: Any = None
     random_state: int | None = 0
-    n_jobs: int = Field(default=1, ge=1)
+    n_jobs: int = Field(default=1, ge=1, le=MAX_N_JOBS)
     executor: Literal["sequential", "process", "dask"] = "sequential"
     dask_address: str | None = None
     max_epochs: int = Field(default=10, ge=1)
@@ -142,6 +150,16 @@ class SearchConfig(_Section):
         if value == "dask":  # refused before the run starts, naming the extra that provides it
             EXTRAS["dask"].require("search.executor", '"dask"')
         return value
+
+    @model_validator(mode="after")
+    def _process_pool_fits_this_machine(self) -> SearchConfig:
+        limit = PROCESSES_PER_CORE * (os.cpu_count() or 1)
+        if self.executor == "process" and self.n_jobs > limit:
+            raise SettingsError(
+                f"search.n_jobs: at most {limit} worker processes on this machine "
+                f'({PROCESSES_PER_CORE} per core), got {self.n_jobs}; use executor = "dask" for more'
+            )
+        return self
 
     @field_validator("scoring", mode="before")
     @classmethod
@@ -192,6 +210,8 @@ class PluginsConfig(BaseModel):
     disable: list[str] = Field(default_factory=list)
     on_error: Literal["warn", "raise", "disable"] = "warn"
     max_failures: int = Field(default=3, ge=1)
+    hook_timeout_s: float = Field(default=DEFAULT_HOOK_TIMEOUT_S, gt=0, allow_inf_nan=False)
+    """Seconds one hook call may take; a plugin that takes longer is reported and gets no more calls."""
 
     @model_validator(mode="after")
     def _tables_only(self) -> PluginsConfig:
@@ -304,6 +324,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
 
 
 __all__ = [
+    "MAX_N_JOBS",
+    "PROCESSES_PER_CORE",
     "DataConfig",
     "ExperimentConfig",
     "ModelConfig",

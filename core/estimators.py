@@ -21,6 +21,12 @@ def resolve_estimator(dotted: str, registered: Mapping[str, type] | None = None)
     if dotted in registered:
         return registered[dotted]
     module_name, _, class_name = dotted.rpartition(".")
+    private = [part for part in dotted.split(".") if part.startswith("_")]
+    if private:
+        raise ConfigError(
+            f"model.estimator: {dotted!r} goes through the private name {private[0]!r} "
+            "(name the estimator by its public path, e.g. 'sklearn.linear_model.SGDClassifier')"
+        )
     if not module_name or not (module_name == "sklearn" or module_name.startswith("sklearn.")):
         raise ConfigError(
             f"model.estimator: {dotted!r} is not a scikit-learn estimator "

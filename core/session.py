@@ -16,13 +16,19 @@ from trainhooks.hooks import PROJECT_NAME
 
 from . import data as datamod
 from .config import RunConfig
-from .dispatch import Dispatcher, OnError
+from .dispatch import DEFAULT_HOOK_TIMEOUT_S, Dispatcher, OnError
 from .errors import ConfigError
 from .estimators import estimator_name, resolve_estimator
 from .plugin_loader import PluginInfo, PluginLoader, check_plugin_tables, new_plugin_manager
 from .results import RunResult
 from .runner import Runner, RunSpec
 from .space import to_plain
+from .validation import (
+    check_estimator_params,
+    check_scorer,
+    check_space,
+    convert_class_keys,
+)
 
 
 def current_user() -> str:
@@ -56,6 +62,7 @@ class Session:
     :param autoload: load entry-point plugins (default: unless ``TRAINHOOKS_DISABLE_PLUGIN_AUTOLOAD=1``).
     :param on_error: what a failing notification hook does: "warn", "raise" or "disable".
     :param max_failures: with ``on_error="disable"``, failures before a plugin is unregistered.
+    :param hook_timeout_s: seconds one hook call may take before its plugin is reported and dropped.
     :param principal: who runs (checked by ``trainhooks_check_permission``); default the OS user.
     """
 
@@ -69,14 +76,28 @@ class Session:
         on_error: OnError = "warn",
         max_failures: int = 3,
         principal: str | None = None,
+        hook_timeout_s: float = DEFAULT_HOOK_TIMEOUT_S,
     ) -> None:
         disable = list(disable)
         self.manager = new_plugin_manager()
         loader = PluginLoader(self.manager, blocked=disable, strict=strict_plugins, autoload=autoload)
         self.plugin_report: list[PluginInfo] = loader.load_all(extra=plugins)
-        self.dispatcher = Dispatcher(self.manager, on_error=on_error, max_failures=max_failures, sender=self)
+        self.dispatcher = Dispatcher(
+            self.manager,
+            on_error=on_error,
+            max_failures=max_failures,
+            sender=self,
+            hook_timeout_s=hook_timeout_s,
+            plugins=self.plugin_report,
+            protected=loader.protected,
+        )
         self.principal = principal or current_user()
-        self.plugin_settings = {"disable": disable, "on_error": on_error, "max_failures": max_failures}
+        self.plugin_settings = {
+            "disable": disable,
+            "on_error": on_error,
+            "max_failures": max_failures,
+            "hook_timeout_s": hook_timeout_s,
+        }
         """The ``[plugins]`` loader settings this session was made with (part of every API run's config)."""
 
     @property
@@ -214,10 +235,19 @@ def explicit_params(estimator: Any) -> dict[str, Any]:
 
 
 def build_spec(kind: str, config: RunConfig, estimator: Any, X: Any, y: Any) -> RunSpec:
-    """Check the data, hold out the test split and pair them with the run's config."""
+    """Check everything that can be checked before the first trial, then hold out the test split.
+
+    The data, the estimator's parameters, every value of the search space and the scorer against
+    the task: each problem is one line naming its field (exit 2), before any event or file.
+    """
     data = config.data
     assert data is not None
     datamod.validate(X, y, estimator)
+    instance = estimator() if isinstance(estimator, type) else estimator
+    check_estimator_params(instance)
+    if kind == "tune" and config.search.space is not None:
+        check_space(instance, config.search.space)
+    check_scorer(config.search.scoring, instance, y)
     random_state = data.random_state if data.random_state is not None else config.search.random_state
     dataset = datamod.split(X, y, estimator, data.test_size, random_state)
     return RunSpec(kind=kind, config=config, estimator=estimator, dataset=dataset)
@@ -226,10 +256,6 @@ def build_spec(kind: str, config: RunConfig, estimator: Any, X: Any, y: Any) -> 
 def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type]) -> RunSpec:
     """Turn a validated config into a :class:`RunSpec`; data and estimator errors raise here."""
     cls = resolve_estimator(config.model.estimator, registered)
-    try:
-        estimator: BaseEstimator = cls(**config.model.params)
-    except TypeError as exc:
-        raise ConfigError(f"model.params: {exc}") from None
     if config.data is None:
         raise ConfigError("data: required (a [data] table with 'dataset' or 'path')")
     if kind == "tune" and config.search.space is None:
@@ -238,6 +264,11 @@ def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type
         X, y = datamod.load_builtin(config.data.dataset)
     else:
         X, y = datamod.load_table(config.data.path or "", config.data.target)
+    params = convert_class_keys(config.model.params, y, "model.params")
+    try:
+        estimator: BaseEstimator = cls(**params)
+    except TypeError as exc:
+        raise ConfigError(f"model.params: {exc}") from None
     model = config.model.model_copy(update={"params": explicit_params(estimator)})
     return build_spec(kind, config.model_copy(update={"model": model}), estimator, X, y)
 

@@ -144,8 +144,13 @@ def make_session(recorder: EventRecorder, *plugins: object, builtins: Iterable[s
     return session
 
 
-def small_search(session: Any, **kwargs: Any) -> Any:
-    """A small, real, seeded random search (about a second)."""
+def small_search(session: Any, estimator: Any = None, **kwargs: Any) -> Any:
+    """A small, real, seeded random search (about a second).
+
+    ``estimator`` replaces the default ``SGDClassifier(random_state=0)`` (e.g. one that fails in
+    ``fit`` for some parameters, to see what a plugin does with failed trials); ``space`` and every
+    other keyword go to :meth:`Session.tune`.
+    """
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import SGDClassifier
 
@@ -161,7 +166,8 @@ def small_search(session: Any, **kwargs: Any) -> Any:
     }
     options.update(kwargs)
     space = options.pop("space", {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}, "penalty": ["l2", "l1"]})
-    return session.tune(SGDClassifier(random_state=0), space, X[:300], y[:300], **options)
+    estimator = estimator if estimator is not None else SGDClassifier(random_state=0)
+    return session.tune(estimator, space, X[:300], y[:300], **options)
 
 
 @pytest.fixture
