@@ -19,12 +19,13 @@ from trainhooks.hooks import (
 from ._version import __version__
 from .config import RunConfig, load_config, parse_config
 from .errors import ConfigError, DataError, PermissionDenied, PluginLoadError, TrainhooksError
-from .results import SUMMARY_KEYS, RunResult
+from .results import SUMMARY_KEYS, AllTrialsFailed, RunResult
 from .runner import SearchInterrupted
 from .session import Session, train, tune
 
 __all__ = [
     "SUMMARY_KEYS",
+    "AllTrialsFailed",
     "ConfigError",
     "DataError",
     "PermissionDecision",

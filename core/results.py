@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import TrainhooksError
 from .trial import TrialResult
 
 SUMMARY_KEYS = (
@@ -61,6 +63,30 @@ def best_result(results: Sequence[TrialResult]) -> TrialResult | None:
     return max(complete, key=lambda r: r.score) if complete else None  # type: ignore[arg-type,return-value]
 
 
+def failure_reason(error: str | None) -> str:
+    """A failed trial's reason in one line: the first line of its error message."""
+    lines = (error or "").strip().splitlines()
+    return lines[0].strip() if lines else "unknown error"
+
+
+def failure_note(results: Sequence[TrialResult]) -> str | None:
+    """One line on failed trials, for the summary's ``notes`` (``None`` when no trial failed).
+
+    ``n_failed`` says how many; the note adds the most common reason (the first line of the error;
+    on a tie, the reason seen first), since a mistyped parameter fails every trial the same way.
+    """
+    reasons = Counter(failure_reason(r.error) for r in results if r.state == "failed")
+    if not reasons:
+        return None
+    reason, count = reasons.most_common(1)[0]
+    return f'{sum(reasons.values())} of {len(results)} trials failed; most common: "{reason}" ({count})'
+
+
+def all_trials_failed(summary: Mapping[str, Any]) -> bool:
+    """Whether a run had trials and every one of them failed (the CLI then exits 1)."""
+    return summary["n_trials"] > 0 and summary["n_failed"] == summary["n_trials"]
+
+
 def summarize(
     results: Sequence[TrialResult],
     *,
@@ -69,8 +95,13 @@ def summarize(
     stop_reason: str,
     wall_time_s: float,
     test_score: float | None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The run summary as a flat dict with exactly :data:`SUMMARY_KEYS`."""
+    """The run summary: a flat dict with :data:`SUMMARY_KEYS`, then ``notes`` if there are any.
+
+    ``notes`` are the lines plugins added (``RunContext.add_note``); the core puts its own line on
+    failed trials (:func:`failure_note`) before them.
+    """
     scores = [r.score for r in results if r.state == "complete" and r.score is not None]
     best = best_result(results)
     summary = {
@@ -92,7 +123,11 @@ def summarize(
         "wall_time_s": wall_time_s,
         "fit_time_s": sum(r.fit_time_s for r in results),
     }
-    return {key: summary[key] for key in SUMMARY_KEYS}
+    ordered = {key: summary[key] for key in SUMMARY_KEYS}
+    all_notes = [note for note in (failure_note(results), *notes) if note]
+    if all_notes:
+        ordered["notes"] = all_notes
+    return ordered
 
 
 @dataclass
@@ -141,5 +176,44 @@ class RunResult:
         """What ``tune --json`` prints: run id, summary and trials."""
         return {"run_id": self.run_id, "summary": self.summary, "trials": self.trials}
 
+    def raise_if_all_failed(self) -> RunResult:
+        """Raise :class:`AllTrialsFailed` if every trial failed; otherwise return this result."""
+        if all_trials_failed(self.summary):
+            raise AllTrialsFailed(self)
+        return self
 
-__all__ = ["SUMMARY_KEYS", "RunResult", "best_result", "summarize", "trial_row"]
+
+class AllTrialsFailed(TrainhooksError):
+    """Every trial of the run failed, so there is no best model. Exit 1.
+
+    The run itself ended normally (plugins got ``run-ended`` with the summary; MLflow's parent run
+    ends ``FAILED``); ``result`` is the complete :class:`RunResult`, failed trials and errors
+    included. The message names the first failed trial's error, in one line, like
+    scikit-learn's ``All the 5 fits failed``.
+    """
+
+    exit_code = 1
+
+    def __init__(self, result: RunResult) -> None:
+        first = next(row for row in result.trials if row["state"] == "failed")
+        reason = failure_reason(first["error"])
+        n = len(result.trials)
+        if n == 1:
+            message = f"the only trial failed (trial {first['trial_id']}): {reason}"
+        else:
+            message = f"all {n} trials failed; first error (trial {first['trial_id']}): {reason}"
+        super().__init__(message)
+        self.result = result
+
+
+__all__ = [
+    "SUMMARY_KEYS",
+    "AllTrialsFailed",
+    "RunResult",
+    "all_trials_failed",
+    "best_result",
+    "failure_note",
+    "failure_reason",
+    "summarize",
+    "trial_row",
+]

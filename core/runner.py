@@ -375,9 +375,8 @@ class Runner:
             stop_reason=self.stop_reason,
             wall_time_s=time.perf_counter() - self._started,
             test_score=test_score,
+            notes=self.context.notes,
         )
-        if self.context.notes:
-            summary["notes"] = list(self.context.notes)
         self.emit(RunEnded, summary=summary)
         return RunResult(
             run_id=self.run_id,

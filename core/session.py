@@ -115,8 +115,13 @@ class Session:
         return registered
 
     def execute(self, spec: RunSpec) -> RunResult:
-        """Run a prepared :class:`RunSpec` with this session's plugins."""
-        return Runner(self.dispatcher, spec, principal=self.principal, plugin_names=self.plugin_names).run()
+        """Run a prepared :class:`RunSpec` with this session's plugins.
+
+        Raises :class:`~trainhooks.results.AllTrialsFailed` (carrying the result) after the run
+        ended normally if every trial failed: there is no best model to return.
+        """
+        runner = Runner(self.dispatcher, spec, principal=self.principal, plugin_names=self.plugin_names)
+        return runner.run().raise_if_all_failed()
 
     # -- Python API ----------------------------------------------------------------------------
 
@@ -144,6 +149,8 @@ class Session:
         ``plugin_config`` holds each plugin's settings by plugin name (the ``[plugins.<name>]``
         tables). ``experiment`` and ``tracking_uri`` are the ``[experiment]`` table. With
         ``test_size``, that share of the rows is held out and the refit best model scored on it.
+        If every trial fails, :class:`trainhooks.AllTrialsFailed` is raised; its ``result`` holds
+        the run (trials, errors, summary).
         """
         experiment_table = {"name": experiment, "tracking_uri": tracking_uri}
         config = self._api_config(estimator, experiment_table, test_size, {**settings, "space": space}, plugin_config)

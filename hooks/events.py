@@ -251,7 +251,12 @@ class RunEnded(Event):
     - ``wall_time_s``: wall time of the run so far, in seconds.
     - ``fit_time_s``: time spent training, summed over trials, in seconds.
 
-    When a plugin left notes (``RunContext.add_note``), a ``notes`` list follows the fixed keys."""
+    A ``notes`` list follows the fixed keys when there is something to note: first the core's line
+    on failed trials (``"3 of 20 trials failed; most common: "ValueError: ..." (3)"``), then the
+    lines plugins added (``RunContext.add_note``).
+
+    A run whose every trial failed (``n_failed == n_trials > 0``) still ends with ``run-ended``;
+    then the Python API raises ``trainhooks.AllTrialsFailed`` and the CLI exits 1."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,9 @@
 
 Errors are one line on stderr (``error: <file>: <field>: <problem>``) with exit code 2 for bad
 usage, config or data, 3 for a denied permission and 1 for anything else; ``--debug`` adds the
-traceback. Ctrl-C closes the run cleanly, prints what finished and exits 130.
+traceback. A run whose every trial failed prints its summary (or ``--json``) on stdout as usual,
+then the first trial's error in one line, and exits 1. Ctrl-C closes the run cleanly, prints what
+finished and exits 130.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from trainhooks.hooks import SettingsError
 from .._version import __version__
 from ..config import load_config
 from ..errors import TrainhooksError
+from ..results import AllTrialsFailed
 from ..runner import SearchInterrupted
 from ..session import Session
 from . import output
@@ -130,6 +133,9 @@ def _run_command(kind: str) -> click.Command:
             _report(interrupted.result, as_json)
             output.stderr.print("interrupted: the run was closed; the summary above covers the finished trials")
             sys.exit(EXIT_INTERRUPTED)
+        except AllTrialsFailed as failed:  # the summary still goes to stdout; main() prints the error line
+            _report(failed.result, as_json)
+            raise
         _report(result, as_json)
 
     command.__doc__ = (

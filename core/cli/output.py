@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..plugin_loader import NOT_INSTALLED, PluginInfo
-from ..results import SUMMARY_KEYS
+from ..results import SUMMARY_KEYS, all_trials_failed
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -53,14 +53,19 @@ def format_value(value: Any) -> str:
 
 
 def print_summary(summary: dict[str, Any], run_id: str, title: str = "Run summary") -> None:
-    """The summary as a two-column table."""
+    """The summary as a two-column table; failed trials stand out (red when every trial failed).
+
+    The ``notes`` row, one line per note, says how many trials failed and the most common reason.
+    """
     table = Table(title=f"{title} ({run_id[:12]})", show_header=False, title_justify="left")
     table.add_column("key", style="bold")
     table.add_column("value")
+    failed_style = "red" if all_trials_failed(summary) else "yellow" if summary.get("n_failed") else ""
     for key in (*SUMMARY_KEYS, *(k for k in summary if k not in SUMMARY_KEYS)):
         if key in summary:
             value = summary[key]
-            table.add_row(key, "\n".join(value) if key == "notes" else format_value(value))
+            text = "\n".join(value) if key == "notes" else format_value(value)
+            table.add_row(key, Text(text, style=failed_style if key == "n_failed" else ""))
     stdout.print(table)
 
 

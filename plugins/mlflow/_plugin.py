@@ -280,7 +280,13 @@ class MlflowPlugin:
 
     @hookimpl
     def trainhooks_on_run_end(self, event: RunEnded) -> None:
-        status = "KILLED" if event.summary.get("stop_reason") == "interrupted" else "FINISHED"
+        summary = event.summary
+        if summary.get("stop_reason") == "interrupted":
+            status = "KILLED"
+        elif summary["n_trials"] > 0 and summary["n_failed"] == summary["n_trials"]:
+            status = "FAILED"  # every trial failed (RunEnded's docstring): no model, the CLI exits 1
+        else:
+            status = "FINISHED"
         self._close(status=status, ended_ms=layout.ms(event.timestamp), summary=event.summary, error=None)
 
     @hookimpl

@@ -20,7 +20,7 @@ from parallel_helpers import (
 )
 from sklearn.linear_model import SGDClassifier
 
-from trainhooks import RunResult
+from trainhooks import AllTrialsFailed, RunResult
 from trainhooks.testing import EventRecorder, make_session
 
 
@@ -153,10 +153,12 @@ def test_early_stopping_in_workers_stops_the_same_trials_at_the_same_epochs_ever
 
 
 def test_parallel_bayes_does_not_repeat_a_batch_when_every_trial_so_far_failed() -> None:
-    result = tune(
-        EventRecorder(), estimator=FragileSGD(raise_if_alpha_above=0.0), strategy="bayes", executor="process",
-        n_jobs=2, n_trials=6,
-    )  # fmt: skip
+    with pytest.raises(AllTrialsFailed) as info:
+        tune(
+            EventRecorder(), estimator=FragileSGD(raise_if_alpha_above=0.0), strategy="bayes", executor="process",
+            n_jobs=2, n_trials=6,
+        )  # fmt: skip
+    result = info.value.result
     assert [r.state for r in result.results] == ["failed"] * 6
     assert len({r.params["alpha"] for r in result.results}) == 6  # six different points, not one batch thrice
 
