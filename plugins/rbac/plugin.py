@@ -4,7 +4,8 @@ decision to the audit log before the action proceeds.
 Settings (``[plugins.rbac]``): ``policy`` (TOML policy file) and ``audit_log`` (JSON-lines file).
 Without ``policy`` the plugin has no opinion (no RBAC). The environment variables
 ``TRAINHOOKS_RBAC_POLICY`` and ``TRAINHOOKS_RBAC_AUDIT_LOG`` pin both files for an operator: a run
-config may then not name other ones. The principal always comes from the request (set by the core),
+config may then not name other ones. ``TRAINHOOKS_RBAC_AUDIT_KEY_FILE`` (environment only) names the
+key that makes the audit log's records keyed (HMAC). The principal always comes from the request (set by the core),
 never from the configuration.
 """
 
@@ -27,6 +28,7 @@ from trainhooks.hooks import (
 )
 
 from .audit import AuditLog
+from .audit_key import key_from_env
 from .cli import audit_group
 from .policy import Policy
 
@@ -73,7 +75,7 @@ class RbacPlugin:
         """Load this run's policy (checked whole, before the permission check) and audit log."""
         settings = _settings(config)
         self.policy = Policy.load(settings.policy) if settings.policy else None
-        self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
+        self.audit = AuditLog(settings.audit_log, key=key_from_env()) if settings.audit_log else None
 
     @hookimpl(tryfirst=True)
     def trainhooks_check_permission(self, request: PermissionRequest) -> PermissionDecision | None:

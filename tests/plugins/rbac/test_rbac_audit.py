@@ -1,5 +1,6 @@
 """The audit log's hash chain: it verifies when intact and names the first edited, deleted,
-reordered or incomplete record; ``trainhooks audit verify`` reports it; concurrent writers keep it whole."""
+reordered or incomplete record; ``trainhooks audit verify`` reports it; concurrent writers keep it whole.
+Keys, the head file and each tamper through the real CLI: test_audit_key.py, test_audit_tamper.py."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def test_intact_chain_verifies_and_reports_head(tmp_path: Path) -> None:
     assert [json.loads(line)["seq"] for line in lines(path)] == [1, 2, 3, 4, 5]
     assert written[1]["prev"] == written[0]["hash"]
     assert set(written[0]) >= {"time", "principal", "action", "resource", "decision", "rule", "plugins", "prev", "hash"}
+    assert written[0]["keyed"] is False and written[0]["mac"] is None
 
 
 def test_edited_record_is_detected(tmp_path: Path) -> None:
@@ -53,7 +55,7 @@ def test_edited_record_is_detected(tmp_path: Path) -> None:
     path.write_text("".join(content), encoding="utf-8")
     result = verify(path)
     assert not result.ok and result.line == 3 and result.records == 2
-    assert "record seq 3 was altered" in result.problem
+    assert result.problem == "record 3: hash does not match its content (edited)"
 
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
@@ -68,7 +70,10 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
     content[1] = json.dumps(record, separators=(",", ":")) + "\n"
     path.write_text("".join(content), encoding="utf-8")
     result = verify(path)  # ...but the next record still points at the old one
-    assert not result.ok and result.line == 3 and "chain broken" in result.problem
+    assert not result.ok and result.line == 3
+    assert result.problem == (
+        "record 3: chain broken (prev hash differs from record 2's hash: record 2 was edited and rehashed, or replaced)"
+    )
 
 
 def test_deleted_record_is_detected(tmp_path: Path) -> None:
@@ -79,7 +84,7 @@ def test_deleted_record_is_detected(tmp_path: Path) -> None:
     path.write_text("".join(content), encoding="utf-8")
     result = verify(path)
     assert not result.ok and result.line == 2
-    assert "expected seq 2, found seq 3" in result.problem
+    assert result.problem.startswith("record 2: expected seq 2, found seq 3")
 
 
 def test_deleted_first_record_is_detected(tmp_path: Path) -> None:
@@ -87,7 +92,7 @@ def test_deleted_first_record_is_detected(tmp_path: Path) -> None:
     write_log(path)
     path.write_text("".join(lines(path)[1:]), encoding="utf-8")
     result = verify(path)
-    assert not result.ok and result.line == 1 and "expected seq 1, found seq 2" in result.problem
+    assert not result.ok and result.line == 1 and result.problem.startswith("record 1: expected seq 1, found seq 2")
 
 
 def test_reordered_records_are_detected(tmp_path: Path) -> None:
@@ -97,17 +102,22 @@ def test_reordered_records_are_detected(tmp_path: Path) -> None:
     content[2], content[3] = content[3], content[2]
     path.write_text("".join(content), encoding="utf-8")
     result = verify(path)
-    assert not result.ok and result.line == 3 and "expected seq 3, found seq 4" in result.problem
+    assert not result.ok and result.line == 3 and result.problem.startswith("record 3: expected seq 3, found seq 4")
 
 
-def test_deleted_tail_needs_the_expected_head(tmp_path: Path) -> None:
+def test_deleted_tail_is_caught_by_the_head_file_and_the_expected_head(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     written = write_log(path)
-    path.write_text("".join(lines(path)[:3]), encoding="utf-8")
-    assert verify(path).ok  # a shorter chain is still a chain...
-    result = verify(path, expect_head=written[-1]["hash"])  # ...but not the one recorded earlier
-    assert not result.ok and "expected head" in result.problem and result.records == 3
     assert verify(path, expect_head=written[1]["hash"]).ok  # an older head still in the log is fine
+    path.write_text("".join(lines(path)[:3]), encoding="utf-8")
+    result = verify(path)  # a shorter chain is still a chain, but not the one the head file records
+    assert not result.ok and result.records == 3 and result.line is None
+    assert result.problem == "log has 3 records but the head file says 5 (truncated)"
+    result = verify(path, expect_head=written[-1]["hash"])
+    assert not result.ok and result.records == 3
+    Path(f"{path}.head").unlink()  # with the head file gone too, only a head kept elsewhere catches it
+    result = verify(path, expect_head=written[-1]["hash"])
+    assert not result.ok and result.problem == f"head file {path}.head is missing (deleted?)"
 
 
 def test_incomplete_last_line_is_reported_and_blocks_appends(tmp_path: Path) -> None:
@@ -159,7 +169,7 @@ def test_cli_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypa
     path.write_text("".join(content), encoding="utf-8")
     assert run_cli("audit", "verify", str(path)) == 1
     out = capsys.readouterr().out.strip()
-    assert out.startswith(f"broken: {path}: line 4: chain broken: expected seq 4, found seq 5") and "\n" not in out
+    assert out.startswith(f"broken: {path}: record 4: expected seq 4, found seq 5") and "\n" not in out
 
     assert run_cli("audit", "verify", "--json", str(path)) == 1
     report = json.loads(capsys.readouterr().out)
