@@ -1,8 +1,10 @@
-"""Pruning across trials: compare a trial's value at an epoch with other trials at that epoch.
+"""Pruning across trials: compare a trial with what other trials did at the same point.
 
-:class:`Histories` keeps each trial's monitored value per epoch, keyed by ``trial_id`` while
-the trial runs (so interleaved trials from a parallel executor never mix) and moved to a list of
-finished trials when it ends. The pruners read it and never change it.
+:class:`Histories` keeps each trial's monitored value per epoch and, for ASHA, the value it was
+judged by at each rung it reached, keyed by ``trial_id`` while the trial runs (so interleaved
+trials from a parallel executor never mix) and moved to a list of finished trials when it ends.
+The median pruner only reads it; ASHA adds a trial's rung records as it judges them, as Optuna's
+``SuccessiveHalvingPruner`` stores ``completed_rung_{i}`` on the trial.
 """
 
 from __future__ import annotations
@@ -24,48 +26,56 @@ class FinishedTrial:
     trial_id: int
     state: str
     values: dict[int, float]
+    rungs: list[float] = field(default_factory=list)
+    """ASHA: the value the trial was judged by at rung 0, 1, ... (empty with the median pruner)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "trial_id": self.trial_id,
             "state": self.state,
             "values": [[e, v] for e, v in sorted(self.values.items())],
+            "rungs": list(self.rungs),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FinishedTrial:
-        return cls(int(data["trial_id"]), str(data["state"]), {int(e): float(v) for e, v in data["values"]})
+        values = {int(e): float(v) for e, v in data["values"]}
+        return cls(int(data["trial_id"]), str(data["state"]), values, [float(v) for v in data["rungs"]])
 
 
 @dataclass
 class Histories:
-    """Monitored values of running trials (by ``trial_id``) and of finished ones."""
+    """Monitored values and rung records of running trials (by ``trial_id``) and of finished ones."""
 
     running: dict[int, dict[int, float]] = field(default_factory=dict)
+    running_rungs: dict[int, list[float]] = field(default_factory=dict)
     finished: list[FinishedTrial] = field(default_factory=list)
 
     def record(self, trial_id: int, epoch: int, value: float) -> None:
         self.running.setdefault(trial_id, {})[epoch] = value
 
-    def previous_epoch(self, trial_id: int, epoch: int) -> int:
-        """The running trial's last recorded epoch before ``epoch`` (0 if none)."""
-        return max((e for e in self.running.get(trial_id, {}) if e < epoch), default=0)
-
     def finish(self, trial_id: int, state: str) -> None:
-        self.finished.append(FinishedTrial(trial_id, state, self.running.pop(trial_id, {})))
+        values, rungs = self.running.pop(trial_id, {}), self.running_rungs.pop(trial_id, [])
+        self.finished.append(FinishedTrial(trial_id, state, values, rungs))
+
+    def rungs_done(self, trial_id: int) -> int:
+        """How many rungs the running trial has been judged at (the next one is its index)."""
+        return len(self.running_rungs.get(trial_id, ()))
+
+    def record_rung(self, trial_id: int, value: float) -> None:
+        """Record ``value`` as the running trial's score at its next rung."""
+        self.running_rungs.setdefault(trial_id, []).append(value)
+
+    def rung_values(self, rung: int, exclude: int) -> list[float]:
+        """Recorded values at ``rung`` of every trial, in any state, other than ``exclude``."""
+        finished = [t.rungs[rung] for t in self.finished if len(t.rungs) > rung]
+        running = [r[rung] for trial_id, r in self.running_rungs.items() if trial_id != exclude and len(r) > rung]
+        return finished + running
 
     def finished_values(self, epoch: int, states: tuple[str, ...]) -> list[float]:
         """Finite values at ``epoch`` of finished trials in one of ``states``."""
         return [
             t.values[epoch] for t in self.finished if t.state in states and math.isfinite(t.values.get(epoch, math.nan))
-        ]
-
-    def running_values(self, epoch: int, exclude: int) -> list[float]:
-        """Finite values at ``epoch`` of running trials other than ``exclude``."""
-        return [
-            values[epoch]
-            for trial_id, values in self.running.items()
-            if trial_id != exclude and math.isfinite(values.get(epoch, math.nan))
         ]
 
 
@@ -97,12 +107,15 @@ class MedianPruner:
 
 
 class ASHAPruner:
-    """Asynchronous successive halving: at rung epochs only the top 1/``reduction_factor`` go on.
+    """Asynchronous successive halving, deciding exactly as Optuna's ``SuccessiveHalvingPruner``.
 
-    Rungs are at ``min_epochs * reduction_factor**k`` (k = 0, 1, ...). At a rung, the trial competes
-    with every other trial that reached that epoch (running, complete or pruned; not failed) and
-    continues only if its value is among the best ``max(1, n // reduction_factor)`` of the ``n``
-    competitors (itself included). Rungs with fewer than ``min_trials`` other trials never prune.
+    Rung *k* is at epoch ``min_epochs * reduction_factor**k``. The first scored epoch at or past
+    a rung judges the trial there with that epoch's value; one epoch that crosses several rungs
+    judges them in order, with the same value, and stops at the first it fails. At rung *k* the
+    trial competes with every other trial that was judged at rung *k* (so only trials that
+    survived rung *k-1*), whatever their state now, and goes on only if its value is among the
+    best ``max(1, n // reduction_factor)`` of the ``n`` competitors (itself included; ties go
+    on). A rung where fewer than ``min_trials`` other trials were judged lets the trial go on.
     """
 
     def __init__(self, settings: EarlyStoppingSettings) -> None:
@@ -111,28 +124,25 @@ class ASHAPruner:
         self.min_epochs = settings.min_epochs
         self.min_trials = settings.min_trials
 
-    def reaches_rung(self, previous: int, epoch: int) -> bool:
-        """Whether a report at ``epoch``, after one at ``previous``, is the first at or past a rung.
-
-        With ``search.eval_every = k`` trials report only every k-th epoch, so a rung that is not
-        a reported epoch is decided at the next reported one; every trial reports the same epochs,
-        so they still compete like for like.
-        """
-        rung = self.min_epochs
-        while rung <= previous:
-            rung *= self.reduction_factor
-        return rung <= epoch
+    def rung_epoch(self, rung: int) -> int:
+        """The epoch of rung ``rung`` (0-based)."""
+        return self.min_epochs * self.reduction_factor**rung
 
     def should_prune(self, histories: Histories, trial_id: int, epoch: int, value: float) -> StopReason | None:
-        if not self.reaches_rung(histories.previous_epoch(trial_id, epoch), epoch):
-            return None
-        others = histories.finished_values(epoch, ("complete", "pruned")) + histories.running_values(epoch, trial_id)
-        if len(others) < self.min_trials:
-            return None
+        """Judge every rung from the trial's next one up to ``epoch``; record each (Histories.record_rung)."""
+        rung = histories.rungs_done(trial_id)
+        while self.rung_epoch(rung) <= epoch:
+            others = histories.rung_values(rung, exclude=trial_id)
+            histories.record_rung(trial_id, value)
+            if len(others) >= self.min_trials and not self._promotable(value, others):
+                return StopReason.PRUNED_ASHA
+            rung += 1
+        return None
+
+    def _promotable(self, value: float, others: list[float]) -> bool:
         competitors = sorted([*others, value], reverse=self.direction == "max")
-        keep = max(1, len(competitors) // self.reduction_factor)
-        cutoff = competitors[keep - 1]
-        return StopReason.PRUNED_ASHA if better(cutoff, value, self.direction) else None
+        cutoff = competitors[max(1, len(competitors) // self.reduction_factor) - 1]
+        return not better(cutoff, value, self.direction)
 
 
 def make_pruner(settings: EarlyStoppingSettings) -> Pruner | None:

@@ -20,7 +20,8 @@ from ._reasons import StopReason
 from ._search import SearchMonitor
 from ._settings import PLUGIN_NAME, EarlyStoppingSettings, parse_settings
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""2: finished trials carry their ASHA rung records (``rungs``); a version-1 state is refused."""
 
 
 class EarlyStoppingPlugin:

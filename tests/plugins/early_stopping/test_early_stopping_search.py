@@ -225,23 +225,28 @@ def test_median_pruner_prunes_the_expected_trials(digits: Any) -> None:
 def expected_asha_prunes(
     by_trial: dict[int, list[float]], rf: int, min_epochs: int, min_trials: int, every: int = 1
 ) -> dict[int, int]:
-    """Trial -> epoch it is pruned at; scores are reported every ``every`` epochs (k-th score = epoch k*every)."""
-    rungs = [min_epochs * rf**k for k in range(8)]
-    finished: list[list[float]] = []
+    """Trial -> epoch it is pruned at, by Optuna's successive-halving rule (trials run one after another).
+
+    Scores are reported every ``every`` epochs (the k-th score is epoch k*every). A report judges
+    every rung from the trial's next one up to its epoch, in order, with its score; at rung r the
+    trial competes with the trials judged at rung r before it (test_early_stopping_asha.py checks
+    this rule against Optuna itself).
+    """
+    judged: list[list[float]] = []  # per earlier trial, its score at each rung it was judged at
     pruned: dict[int, int] = {}
     for trial_id in sorted(by_trial):
-        scores = by_trial[trial_id]
-        for k, score in enumerate(scores, start=1):
+        mine: list[float] = []
+        for k, score in enumerate(by_trial[trial_id], start=1):
             epoch = k * every
-            at_rung = any(epoch - every < rung <= epoch for rung in rungs)
-            others = [c[k - 1] for c in finished if len(c) >= k]
-            if at_rung and len(others) >= min_trials:
+            while trial_id not in pruned and min_epochs * rf ** len(mine) <= epoch:
+                others = [rungs[len(mine)] for rungs in judged if len(rungs) > len(mine)]
+                mine.append(score)
                 ranked = sorted([*others, score], reverse=True)
-                if score < ranked[max(1, len(ranked) // rf) - 1]:
+                if len(others) >= min_trials and score < ranked[max(1, len(ranked) // rf) - 1]:
                     pruned[trial_id] = epoch
-                    scores = scores[:k]
-                    break
-        finished.append(scores)
+            if trial_id in pruned:
+                break
+        judged.append(mine)
     return pruned
 
 

@@ -1,4 +1,4 @@
-"""early_stopping on deterministic metric sequences: each parameter's effect, the pruners, state.
+"""early_stopping on deterministic metric sequences: each parameter's effect, the median pruner, state.
 
 The plugin is driven through its real hooks with hand-made ``epoch-ended`` / ``trial-ended``
 events, so every expectation can be worked out by hand from the sequence.
@@ -6,17 +6,16 @@ events, so every expectation can be worked out by hand from the sequence.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from typing import Any
 
 import pytest
+from early_stopping_driver import Driver
 
 from trainhooks import ConfigError
-from trainhooks.hooks import EpochEnded, SettingsError, TrialEnded, TrialStarted
+from trainhooks.hooks import SettingsError
 from trainhooks.plugins.early_stopping import (
-    ASHAPruner,
     EarlyStoppingPlugin,
     Histories,
     MedianPruner,
@@ -24,18 +23,6 @@ from trainhooks.plugins.early_stopping import (
     TrialMonitor,
     parse_settings,
 )
-
-
-class FakeRun:
-    """A RunContext that only collects notes (the plugin needs nothing else from it here)."""
-
-    run_id, kind, principal, experiment = "r", "tune", "tester", "default"
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def add_note(self, note: str) -> None:
-        self.notes.append(note)
 
 
 def stop_epoch(sequence: list[float], **table: Any) -> tuple[int | None, StopReason | None]:
@@ -46,66 +33,6 @@ def stop_epoch(sequence: list[float], **table: Any) -> tuple[int | None, StopRea
         if reason is not None:
             return epoch, reason
     return None, None
-
-
-class Driver:
-    """Runs a plugin through configure / trial-started / epoch-ended / trial-ended like the core does."""
-
-    def __init__(self, table: dict[str, Any] | None, *, max_epochs: int = 10, plugin: Any = None) -> None:
-        self.plugin = plugin or EarlyStoppingPlugin()
-        self.run = FakeRun()
-        config = {"plugins": {"early_stopping": table} if table else {}}
-        self.plugin.trainhooks_configure(config=config, run=self.run)
-        self.seq = 0
-        self.max_epochs = max_epochs
-
-    def _stamp(self) -> dict[str, Any]:
-        self.seq += 1
-        return {"run_id": "r", "timestamp": 0.0, "seq": self.seq}
-
-    def start(self, trial_id: int) -> None:
-        self.plugin.trainhooks_on_trial_start(event=TrialStarted(**self._stamp(), trial_id=trial_id, params={}))
-
-    def epoch(self, trial_id: int, epoch: int, score: float, **metrics: Any) -> Any:
-        event = EpochEnded(
-            **self._stamp(),
-            trial_id=trial_id,
-            epoch=epoch,
-            metrics={"score": score, "score_std": 0.0, **metrics},
-            planned_epochs=self.max_epochs,
-            is_last=epoch == self.max_epochs,
-        )
-        self.plugin.trainhooks_on_epoch_end(event=event)
-        return self.plugin.trainhooks_should_stop_trial(event=event)
-
-    def end(self, trial_id: int, state: str, score: float | None, epochs: int) -> Any:
-        event = TrialEnded(
-            **self._stamp(),
-            trial_id=trial_id,
-            params={},
-            state=state,
-            score=score,
-            score_std=0.0,
-            fold_scores=(),
-            epochs=epochs,
-            duration_s=0.0,
-        )
-        self.plugin.trainhooks_on_trial_end(event=event)
-        return self.plugin.trainhooks_should_stop_search(event=event)
-
-    def trial(self, trial_id: int, scores: list[float]) -> tuple[str, int, Any]:
-        """Run one trial sequentially like the core: returns (state, epochs, decision)."""
-        self.start(trial_id)
-        decision = None
-        for epoch, score in enumerate(scores, start=1):
-            decision = self.epoch(trial_id, epoch, score)
-            if decision is not None:
-                break
-        epochs = epoch
-        state = "pruned" if decision is not None and decision.prune else "complete"
-        reported = scores[(decision.use_epoch if decision and decision.use_epoch else epochs) - 1]
-        self.end(trial_id, state, None if state == "pruned" else reported, epochs)
-        return state, epochs, decision
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -196,7 +123,10 @@ def test_divergence_threshold_stops_as_soon_as_it_is_crossed() -> None:
 def test_non_finite_values_stop_unless_check_finite_is_off() -> None:
     assert stop_epoch([0.5, math.nan, 0.6], check_finite=True) == (2, StopReason.NON_FINITE)
     assert stop_epoch([0.5, math.inf], patience=5) == (2, StopReason.NON_FINITE)
-    assert stop_epoch([0.5, math.nan, 0.6, 0.6], check_finite=False, patience=1) == (4, StopReason.PATIENCE)
+    # without check_finite a NaN epoch is an epoch without improvement, as in Keras (it used to be
+    # skipped, which stopped this sequence at epoch 4 instead)
+    assert stop_epoch([0.5, math.nan, 0.6, 0.6], check_finite=False, patience=1) == (2, StopReason.PATIENCE)
+    assert stop_epoch([0.5, math.nan, 0.5], check_finite=False, patience=2) == (3, StopReason.PATIENCE)
 
 
 def test_start_from_epoch_ignores_the_first_epochs() -> None:
@@ -307,49 +237,6 @@ def test_median_pruner_waits_for_warmup_and_min_trials() -> None:
     warm = MedianPruner(parse_settings({"pruner": "median", "min_trials": 2, "warmup_epochs": 1}))
     assert warm.should_prune(h, 9, 1, 0.0) is None
     assert warm.should_prune(h, 9, 2, 0.0) == StopReason.PRUNED_MEDIAN
-
-
-def test_asha_keeps_the_top_fraction_at_rungs_only() -> None:
-    pruner = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 2, "min_epochs": 1, "min_trials": 3}))
-    assert [e for e in range(1, 20) if pruner.reaches_rung(e - 1, e)] == [1, 2, 4, 8, 16]
-    h = histories(
-        ("complete", [0.1, 0.2, 0.3]), ("complete", [0.4, 0.5, 0.6]), ("pruned", [0.9]), ("failed", [0.95, 0.99])
-    )
-    # epoch 1: competitors 0.1, 0.4, 0.9 (+ own); top 4 // 2 = 2 go on, the cut-off is 0.4's rank
-    assert pruner.should_prune(h, 9, 1, 0.3) == StopReason.PRUNED_ASHA
-    assert pruner.should_prune(h, 9, 1, 0.4) is None
-    assert pruner.should_prune(h, 9, 2, 0.0) is None  # only two non-failed trials reached epoch 2
-    h.record(9, 2, 0.0)
-    assert pruner.should_prune(h, 9, 3, 0.0) is None  # not a rung
-    three = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 3, "min_epochs": 2, "min_trials": 1}))
-    assert [e for e in range(1, 20) if three.reaches_rung(e - 1, e)] == [2, 6, 18]
-
-
-def test_asha_decides_a_rung_between_reports_at_the_next_report() -> None:
-    """With search.eval_every = 5 trials report epochs 5, 10, 15, 20: rungs 1, 3, 9 fall between."""
-    pruner = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 3, "min_epochs": 1, "min_trials": 1}))
-    reported = [5, 10, 15, 20]
-    assert [e for prev, e in itertools.pairwise([0, *reported]) if pruner.reaches_rung(prev, e)] == [5, 10]
-    h = Histories()
-    for epoch, value in {5: 0.9, 10: 0.95, 15: 0.96, 20: 0.97}.items():
-        h.record(0, epoch, value)
-    h.finish(0, "complete")
-    h.record(9, 5, 0.5)
-    assert pruner.should_prune(h, 9, 5, 0.5) == StopReason.PRUNED_ASHA  # rungs 1 and 3, decided at epoch 5
-    h.running[9] = {5: 0.95, 10: 0.5}
-    assert pruner.should_prune(h, 9, 10, 0.5) == StopReason.PRUNED_ASHA  # rung 9, decided at epoch 10
-    h.running[9] = {5: 0.95, 10: 0.96, 15: 0.1}
-    assert pruner.should_prune(h, 9, 15, 0.1) is None  # no rung between 10 and 15
-
-
-def test_asha_counts_running_trials_but_not_the_trial_itself() -> None:
-    pruner = ASHAPruner(parse_settings({"pruner": "asha", "reduction_factor": 2, "min_trials": 2}))
-    h = Histories()
-    h.record(1, 1, 0.8)
-    h.record(2, 1, 0.7)
-    h.record(3, 1, 0.2)
-    assert pruner.should_prune(h, 3, 1, 0.2) == StopReason.PRUNED_ASHA  # 0.8, 0.7 and itself
-    assert pruner.should_prune(h, 1, 1, 0.8) is None
 
 
 def test_median_pruning_through_the_plugin_marks_trials_pruned() -> None:
