@@ -13,6 +13,8 @@ from typing import Any
 
 from trainhooks import TrainhooksError
 
+from ._redact import redact
+
 MAX_ENTITIES, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
 """MLflow's ``log_batch`` limits per request (metrics + params + tags together at most 1000)."""
 
@@ -35,7 +37,7 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
         response.raise_for_status()
     except requests.RequestException as exc:
         reason = type(exc).__name__ if isinstance(exc, requests.ConnectionError) else str(exc).splitlines()[0]
-        raise TrainhooksError(f"mlflow: tracking server {uri} is unreachable: {reason}") from None
+        raise TrainhooksError(redact(f"mlflow: tracking server {uri} is unreachable: {reason}", uri)) from None
 
 
 def make_client(uri: str) -> Any:

@@ -2,9 +2,13 @@
 
 Nothing is written in ``trainhooks_configure`` (the run may still be refused); the parent run is
 created on ``run-started``. Writes go through one background :class:`WriteQueue`, so training does
-not wait for MLflow. The first failed write (e.g. the tracking server went away) is reported once:
-the next hook raises (the core isolates it and emits ``plugin-failed``) and a note in the run
-summary says what was not logged; the queue stops writing, so training goes on at full speed.
+not wait for MLflow. The first failed write (e.g. the tracking server went away, the disk is full,
+the store is not writable) is reported once, in one line naming the store: the next hook raises
+(the core isolates it, logs that line and emits ``plugin-failed``) and a note in the run summary
+says what was not logged; the queue stops writing, so training goes on at full speed.
+
+Credentials in the tracking URI are masked (:func:`~._redact.redact`) in every note and message
+here, and by the writer in everything it sends to MLflow.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from trainhooks.hooks import (
 from . import _layout as layout
 from ._client import check_reachable
 from ._process import RunWrites, WriteFailed, writer_process
+from ._redact import redact
 from ._settings import MlflowSettings, parse_settings, resolve_tracking_uri
 
 log = logging.getLogger("trainhooks.plugins.mlflow")
@@ -104,15 +109,21 @@ class MlflowPlugin:
         if failure is None or self._reported:
             return
         self._reported = True
-        text = (
-            f"mlflow: logging to {self.tracking_uri} failed while {failure.what} ({failure.error}); "
-            "not logged from then on: later trial runs, the refit model and the parent run's summary and artifacts"
+        text = redact(
+            (
+                f"mlflow: logging to {self.tracking_uri} failed while {failure.what} ({failure.error}); "
+                "not logged from then on: later trial runs, the refit model and the parent run's summary and artifacts"
+            ),
+            self.tracking_uri,
         )
-        self._note(text)
+        self._note(text, level=None)  # the core logs the TrackingFailed raised here: one line, not two
         raise TrackingFailed(text)
 
-    def _note(self, text: str, level: int = logging.WARNING) -> None:
-        log.log(level, "%s", text)
+    def _note(self, text: str, level: int | None = logging.WARNING) -> None:
+        """Add ``text`` (credentials masked) to the run summary's notes; log it at ``level`` unless None."""
+        text = redact(text, self.tracking_uri)
+        if level is not None:
+            log.log(level, "%s", text)
         if self._run is not None:
             self._run.add_note(text)
 
@@ -246,7 +257,7 @@ class MlflowPlugin:
             self.parent_run_id = self._parent.result()
         if writes.failure is not None:
             if writes.skipped:
-                log.warning("mlflow: not logged after the failure: %s", "; ".join(writes.skipped))
+                log.debug("mlflow: not logged after the failure: %s", "; ".join(writes.skipped))
             self._end_lost_parent(writes.key, status, ended_ms)
         self._writes = writes  # so that _report sees the failure
         try:
@@ -274,7 +285,7 @@ class MlflowPlugin:
                 self.settings.http_timeout_s,
             )
         except WriteFailed as exc:
-            log.warning("mlflow: parent run %s could not be ended (%s)", self.parent_run_id, exc)
+            log.warning("mlflow: parent run %s could not be ended (%s)", self.parent_run_id, redact(str(exc)))
         finally:
             last_try.close()
 

@@ -13,14 +13,20 @@ first failed write the rest of that run's writes are skipped and reported by nam
 server that went away costs one timeout, not one per trial.
 
 The process runs :func:`main`: commands come pickled on stdin, replies go out pickled on the
-original stdout (anything MLflow prints goes to stderr).
+original stdout. Anything MLflow prints or logs there (its "View run" links, its database migration
+lines, warnings) goes to the process's stderr, which the driver reads: each line, with credentials
+masked, becomes a DEBUG record of the ``trainhooks.plugins.mlflow.writer`` logger (the terminal shows
+it with ``--debug`` only), and the last lines are kept to say why the process died, if it does.
+Error replies are masked the same way (:func:`~._redact.redact`).
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import itertools
+import logging
 import os
 import pickle
 import queue
@@ -31,6 +37,13 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
+
+from ._redact import redact
+
+log = logging.getLogger("trainhooks.plugins.mlflow.writer")
+
+STDERR_TAIL = 20
+"""How many of the writer process's last stderr lines the driver keeps (to explain its death)."""
 
 COMMANDS = frozenset(
     {
@@ -111,15 +124,22 @@ class WriterProcess:
             [sys.executable, "-c", f"from {__name__} import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,  # MLflow's own output: logged at DEBUG, never on the terminal
             env=env,
         )
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._outbox: queue.Queue[Any] = queue.Queue()
         self._pending: dict[int, tuple[RunWrites, str, str, Future[Any]]] = {}
         self._lock = threading.Lock()
         self._seq = itertools.count()
         self._gone: str | None = None  # why the process cannot take commands any more
-        for target, name in ((self._send_loop, "sender"), (self._receive_loop, "receiver")):
-            threading.Thread(target=target, name=f"trainhooks-mlflow-{name}", daemon=True).start()
+        loops = {"sender": self._send_loop, "receiver": self._receive_loop, "stderr": self._stderr_loop}
+        self._threads = {
+            name: threading.Thread(target=target, name=f"trainhooks-mlflow-{name}", daemon=True)
+            for name, target in loops.items()
+        }
+        for thread in self._threads.values():
+            thread.start()
 
     @property
     def alive(self) -> bool:
@@ -179,6 +199,19 @@ class WriterProcess:
                 return
             self._reply(seq, reply)
 
+    def _stderr_loop(self) -> None:
+        assert self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            line = redact(raw.decode("utf-8", "replace").rstrip())
+            if line:
+                self._stderr_tail.append(line)
+                log.debug("%s", line)
+
+    def _last_words(self) -> str:
+        """The writer's last stderr line (e.g. the exception that killed it), if it said anything."""
+        self._threads["stderr"].join(timeout=5)  # the process has exited: its stderr ends soon
+        return f": {self._stderr_tail[-1][:300]}" if self._stderr_tail else ""
+
     def _reply(self, seq: int, reply: tuple[str, Any]) -> None:
         with self._lock:
             run, what, command, future = self._pending.pop(seq)
@@ -187,7 +220,7 @@ class WriterProcess:
     def _lost(self) -> None:
         """The process died: fail what it was sent, and everything sent from now on."""
         try:
-            why = f"the mlflow writer process exited with code {self._proc.wait(timeout=30)}"
+            why = f"the mlflow writer process exited with code {self._proc.wait(timeout=30)}{self._last_words()}"
         except subprocess.TimeoutExpired:
             why = "the mlflow writer process stopped answering"
         with self._lock:
@@ -234,6 +267,7 @@ def writer_process() -> WriterProcess:
 @dataclass
 class _Run:
     writer: Any = None  # the run's RunTreeWriter, once open_parent made it
+    uri: str | None = None  # its tracking URI (its secrets are masked in error replies)
     limits: tuple[int, int] = (0, 0)  # MLflow HTTP retries and timeout for this run's requests
     failed: bool = False
 
@@ -246,14 +280,15 @@ def _execute(run: _Run, command: str, args: tuple[Any, ...], kwargs: dict[str, A
         return None
     if command == "end_run":  # needs no state, so a fresh process can do it after the old one died
         uri, run_id, status, ended_ms, retries, timeout_s = args
+        run.uri = uri
         with http_limits(retries, timeout_s):
             make_client(uri).set_terminated(run_id, status=status, end_time=ended_ms)
         return None
     if command == "open_parent":
         uri, experiment, retries, timeout_s, *rest = args
-        run.limits = (retries, timeout_s)
+        run.limits, run.uri = (retries, timeout_s), uri
         with http_limits(*run.limits):
-            run.writer = RunTreeWriter(make_client(uri), experiment)
+            run.writer = RunTreeWriter(make_client(uri), experiment, uri)
             return run.writer.open_parent(*rest, **kwargs)
     if run.writer is None:
         raise RuntimeError("the parent run was never created")
@@ -282,7 +317,7 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
                 reply = ("ok", _execute(run, command, args, kwargs))
             except Exception as exc:
                 run.failed = True
-                reply = ("error", one_line(exc))
+                reply = ("error", redact(one_line(exc), run.uri))
         pickle.dump((seq, reply), replies, protocol=pickle.HIGHEST_PROTOCOL)
         replies.flush()
 

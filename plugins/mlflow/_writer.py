@@ -20,18 +20,27 @@ from . import _layout as layout
 from . import _registry as registry
 from ._client import log_batch, param_value
 from ._model import LoggedModel, log_refit_model
+from ._redact import redact
 from ._toml import dumps as toml_dumps
 
 
 class RunTreeWriter:
-    """One trainhooks run in one MLflow experiment."""
+    """One trainhooks run in one MLflow experiment.
 
-    def __init__(self, client: Any, experiment_name: str) -> None:
+    Every config value, param, tag and artifact text goes through :func:`~._redact.redact` with
+    ``uri`` (the tracking URI in use): credentials are never written to MLflow.
+    """
+
+    def __init__(self, client: Any, experiment_name: str, uri: str | None = None) -> None:
         self.client = client
         self.experiment_name = experiment_name
+        self.uri = uri
         self.experiment_id: str | None = None
         self.parent_id: str | None = None
         self._children: dict[int, str] = {}  # trial id -> its child run
+
+    def _clean(self, value: Any) -> Any:
+        return redact(value, self.uri)
 
     # -- parent --------------------------------------------------------------------------------
 
@@ -52,6 +61,7 @@ class RunTreeWriter:
     def open_parent(self, run_id: str, kind: str, config: Mapping[str, Any], started_ms: int) -> str:
         from mlflow.entities import Param
 
+        config = self._clean(config)  # the tags' digest too is of the redacted config
         self.experiment_id = self._experiment()
         run = self.client.create_run(
             self.experiment_id,
@@ -78,6 +88,7 @@ class RunTreeWriter:
         from mlflow.entities import Metric, RunTag
 
         assert self.parent_id is not None
+        summary, config, error = self._clean(summary), self._clean(config), self._clean(error)
         tags = [RunTag(f"{layout.TAG_PREFIX}status", status)]
         metrics: list[Any] = []
         if summary is not None:
@@ -90,7 +101,7 @@ class RunTreeWriter:
         log_batch(self.client, self.parent_id, metrics=metrics, tags=tags)
         with tempfile.TemporaryDirectory(prefix="trainhooks-mlflow-") as tmp:
             folder = Path(tmp)
-            (folder / "trials.csv").write_text(layout.trials_csv(records), encoding="utf-8")
+            (folder / "trials.csv").write_text(self._clean(layout.trials_csv(records)), encoding="utf-8")
             (folder / "config.toml").write_text(toml_dumps(config), encoding="utf-8")
             if summary is not None:
                 (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
@@ -126,8 +137,8 @@ class RunTreeWriter:
             for key, value in layout.epoch_metrics(values).items()
         ]
         metrics += [Metric(k, v, record.ended_ms, ended.epochs) for k, v in layout.final_metrics(ended).items()]
-        params = [Param(k, param_value(v)) for k, v in ended.params.items()]
-        tags = [RunTag(k, v) for k, v in layout.trial_tags(ended).items()]
+        params = [Param(k, param_value(v)) for k, v in self._clean(dict(ended.params)).items()]
+        tags = [RunTag(k, v) for k, v in self._clean(layout.trial_tags(ended)).items()]
         log_batch(self.client, child_id, metrics=metrics, params=params, tags=tags)
         self.client.set_terminated(child_id, status=layout.trial_status(ended), end_time=record.ended_ms)
 
