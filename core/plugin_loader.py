@@ -87,7 +87,7 @@ def _import_factory(target: str) -> Callable[[], Any]:
     return obj
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """One line: the exception type and its message, multi-line messages joined with "; "."""
     text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -136,6 +136,14 @@ class PluginLoader:
         self.strict = strict
         self.autoload = os.environ.get(AUTOLOAD_ENV, "") not in ("1", "true", "yes") if autoload is None else autoload
         self.report: list[PluginInfo] = []
+
+    @property
+    def protected(self) -> frozenset[str]:
+        """Plugins the run cannot go without: the essential ones and those ``TRAINHOOKS_REQUIRE_PLUGINS`` names.
+
+        The dispatcher never skips or disables them: a failure of theirs in a setup hook stops the run.
+        """
+        return frozenset(ESSENTIAL_PLUGINS) | self.required
 
     def load_all(self, extra: Sequence[object] = ()) -> list[PluginInfo]:
         """Load essential and built-in plugins, entry-point plugins, then ``extra`` instances."""
@@ -206,13 +214,13 @@ class PluginLoader:
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # any import or validation problem: report, skip
-            self._fail(info, _describe(exc))
+            self._fail(info, describe_error(exc))
             return
         try:
             _validate_registration(self.manager, plugin)
         except pluggy.PluginValidationError as exc:
             self.manager.unregister(plugin)
-            self._fail(info, _describe(exc))
+            self._fail(info, describe_error(exc))
             return
         info.hooks = _hooks_of(self.manager, plugin)
 
@@ -253,5 +261,6 @@ __all__ = [
     "PluginInfo",
     "PluginLoader",
     "check_plugin_tables",
+    "describe_error",
     "new_plugin_manager",
 ]

@@ -109,6 +109,7 @@ class Session:
         return self.manager.get_plugin(name)
 
     def registered_estimators(self) -> dict[str, type]:
+        """Estimator classes plugins offer by name; a failing plugin follows ``on_error`` (core/dispatch.py)."""
         registered: dict[str, type] = {}
         for answer in reversed(self.dispatcher.collect("trainhooks_register_estimators")):
             registered.update(answer.value)

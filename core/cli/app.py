@@ -49,11 +49,13 @@ class PluginCommandGroup(click.Group):
     _plugin_commands: dict[str, click.Command] | None = None
 
     def _from_plugins(self) -> dict[str, click.Command]:
+        """Commands from every plugin that answers; one that raises or answers garbage is reported
+        (one line naming it) and skipped, so ``--help`` and the other commands keep working."""
         if self._plugin_commands is None:
             self._plugin_commands = {}
             session = Session()
             for answer in session.dispatcher.collect("trainhooks_cli_commands"):
-                for command in answer.value or ():
+                for command in answer.value:
                     if command.name and command.name not in self.commands:
                         self._plugin_commands.setdefault(command.name, command)
         return self._plugin_commands
@@ -126,6 +128,7 @@ def _run_command(kind: str) -> click.Command:
             strict_plugins=strict_plugins,
             on_error=run_config.plugins.on_error,
             max_failures=run_config.plugins.max_failures,
+            hook_timeout_s=run_config.plugins.hook_timeout_s,
         )
         try:
             result = session.run_config(run_config, kind)

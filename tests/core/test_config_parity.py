@@ -39,7 +39,7 @@ EVERY_SEARCH_SETTING: dict[str, Any] = {
 """A value other than the default for every ``[search]`` setting (a new setting needs one here)."""
 
 EXPERIMENT = {"name": "parity", "tracking_uri": "sqlite:///parity.db"}
-PLUGINS = {"disable": sorted(BUILTIN_PLUGINS), "on_error": "raise", "max_failures": 5}
+PLUGINS = {"disable": sorted(BUILTIN_PLUGINS), "on_error": "raise", "max_failures": 5, "hook_timeout_s": 42.5}
 """Every built-in blocked: the capturing plugin is the only one that sees the run."""
 DATA = {"test_size": 0.25, "random_state": 11}
 MODEL_PARAMS = {"loss": "log_loss", "random_state": 0}
@@ -79,7 +79,12 @@ def _from_toml(tmp_path: Path) -> dict[str, Any]:
     config = load_config(path)
     capture = CaptureAndStop()
     session = trainhooks.Session(
-        plugins=[capture], disable=config.plugins.disable, autoload=False, on_error="raise", max_failures=5
+        plugins=[capture],
+        disable=config.plugins.disable,
+        autoload=False,
+        on_error="raise",
+        max_failures=5,
+        hook_timeout_s=config.plugins.hook_timeout_s,
     )
     with pytest.raises(trainhooks.ConfigError, match="stop here"):
         session.run_config(config, "tune")
@@ -91,7 +96,12 @@ def _from_python() -> dict[str, Any]:
     X, y = load_breast_cancer(return_X_y=True)
     capture = CaptureAndStop()
     session = trainhooks.Session(
-        plugins=[capture], disable=PLUGINS["disable"], autoload=False, on_error="raise", max_failures=5
+        plugins=[capture],
+        disable=PLUGINS["disable"],
+        autoload=False,
+        on_error="raise",
+        max_failures=5,
+        hook_timeout_s=PLUGINS["hook_timeout_s"],
     )
     search = dict(EVERY_SEARCH_SETTING)
     space = search.pop("space")
