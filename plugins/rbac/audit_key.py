@@ -35,7 +35,7 @@ def load_key(path: str | Path, source: str = KEY_ENV) -> bytes:
         mode = path.stat().st_mode
         key = path.read_bytes().strip()
     except OSError as exc:
-        raise SettingsError(f"{source}: cannot read {path}: {exc.strerror or exc}") from None
+        raise SettingsError(f"{source}: {path}: cannot read it: {exc.strerror or exc}") from None
     if os.name == "posix" and stat.S_IMODE(mode) & 0o077:
         raise SettingsError(
             f"{source}: {path} is readable or writable by others (mode {stat.S_IMODE(mode):04o}); "
