@@ -73,7 +73,21 @@ class PluginCommandGroup(click.Group):
 def cli(debug: bool) -> None:
     """Train and tune scikit-learn models; everything else is a plugin."""
     _state["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(debug)
+
+
+def _configure_logging(debug: bool) -> None:
+    """Warnings and errors on stderr; with ``--debug`` every record.
+
+    The level is set on the terminal handler, not only on the root logger: libraries that raise
+    their own loggers to INFO (Dask's ``distributed`` does on import) would otherwise print their
+    chatter through it and break the progress display.
+    """
+    level = logging.DEBUG if debug else logging.WARNING
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 @cli.command("plugins")
