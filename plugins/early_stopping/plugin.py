@@ -98,16 +98,18 @@ class EarlyStoppingPlugin:
         trial_id, epoch = event.trial_id, event.epoch
         assert settings is not None
         reason = monitor.update(epoch, value)
+        # the pruner judges every finite scored epoch, even one early stopping ends the trial at:
+        # ASHA records the rungs it crosses, so the trial competes there like any trial that got that far
+        pruner = self._pruner if math.isfinite(value) else None
+        pruned = pruner.should_prune(self._histories, trial_id, epoch, value) if pruner is not None else None
         restore = monitor.best_epoch if settings.restore_best else None
         if reason is StopReason.NON_FINITE:
             # a non-finite score must never reach the optimizer: report the best epoch or prune
             return StopDecision(str(reason), prune=restore is None, use_epoch=restore)
         if reason is not None:
             return StopDecision(str(reason), use_epoch=restore)
-        if self._pruner is not None and math.isfinite(value):
-            pruned = self._pruner.should_prune(self._histories, trial_id, epoch, value)
-            if pruned is not None:
-                return StopDecision(str(pruned), prune=True)
+        if pruned is not None:
+            return StopDecision(str(pruned), prune=True)
         if restore is not None and restore != epoch and event.is_last:
             return StopDecision(str(StopReason.MAX_EPOCHS), use_epoch=restore)
         return None

@@ -113,6 +113,15 @@ def test_running_failed_and_pruned_trials_compete_but_the_trial_never_with_itsel
     assert driver.epoch(0, 2, 0.9) is None  # rung 2: trial 0 alone so far
 
 
+def test_a_trial_early_stopping_ends_at_a_rung_is_still_judged_there() -> None:
+    """Patience stops trial 0 at epoch 4 (a rung): it got that far, so later trials compete with it there."""
+    driver = Driver(asha(reduction_factor=2, min_trials=1, patience=3))
+    state, epochs, decision = driver.trial(0, [0.9, 0.8, 0.7, 0.6])
+    assert (state, epochs, decision.reason) == ("complete", 4, "patience")
+    assert driver.plugin._histories.finished[0].rungs == [0.9, 0.8, 0.6]
+    assert driver.trial(1, [0.95, 0.96, 0.97, 0.5])[:2] == ("pruned", 4)  # rung 4: 0.6 and its 0.5
+
+
 def test_non_finite_values_are_left_to_check_finite_and_never_judged() -> None:
     driver = Driver(asha(reduction_factor=2, min_trials=1, check_finite=False))
     driver.trial(0, [0.5, 0.6])

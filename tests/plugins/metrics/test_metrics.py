@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from builders import run_config, write_toml
 from prometheus_client.parser import text_string_to_metric_families
+from sklearn.linear_model import SGDClassifier
 
-from trainhooks import ConfigError, hookimpl
+from trainhooks import AllTrialsFailed, ConfigError, hookimpl
 from trainhooks.cli.app import main
 from trainhooks.hooks import TrialEnded
 from trainhooks.testing import EventRecorder, make_session, small_search
@@ -117,15 +118,23 @@ def test_textfile_has_the_final_values(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name != "run.prom"]  # no temporary file left behind
 
 
+class FailsInFit(SGDClassifier):
+    """An SGD classifier whose every fit raises (a failure no up-front check can see)."""
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> FailsInFit:
+        raise ValueError("this estimator always fails")
+
+
 def test_failed_trials_and_no_best_score(tmp_path: Path) -> None:
     prom = tmp_path / "run.prom"
-    # alpha must be > 0 for SGDClassifier: every trial fails
-    small_search(
-        metrics_session(),
-        n_trials=2,
-        space={"alpha": [-1.0, -2.0]},
-        plugin_config={"metrics": {"textfile": str(prom)}},
-    )
+    with pytest.raises(AllTrialsFailed):
+        small_search(
+            metrics_session(),
+            FailsInFit(random_state=0),
+            n_trials=2,
+            space={"alpha": [1e-4, 1e-3]},
+            plugin_config={"metrics": {"textfile": str(prom)}},
+        )
     parsed = samples(prom.read_text(encoding="utf-8"))
     assert value(parsed, "trainhooks_trials_total", state="failed") == 2
     assert value(parsed, "trainhooks_trials_total", state="complete") == 0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from builders import breast_cancer
+from sklearn.linear_model import SGDClassifier
 
 from trainhooks import PermissionDecision, StopDecision, hookimpl
 from trainhooks.hooks import ModelRegistered, PluginFailed
@@ -120,9 +121,19 @@ class PruneAndBreak:
         return None
 
 
+class BreaksOnL1(SGDClassifier):
+    """An SGD classifier whose fit raises with the l1 penalty (a failure no up-front check can see)."""
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BreaksOnL1:
+        if self.penalty == "l1":
+            raise ValueError("no-such-penalty: this estimator breaks on l1")
+        return super().partial_fit(X, y, classes=classes)
+
+
 def test_failed_and_pruned_trials_are_marked(mlflow_store: Store) -> None:
-    space = {"alpha": [1e-4, 1e-3], "penalty": ["l2", "no-such-penalty"]}
-    result = run_tune(mlflow_store, PruneAndBreak(), strategy="grid", n_trials=4, space=space)
+    space = {"alpha": [1e-4, 1e-3], "penalty": ["l2", "l1"]}
+    estimator = BreaksOnL1(random_state=0)
+    result = run_tune(mlflow_store, PruneAndBreak(), estimator=estimator, strategy="grid", n_trials=4, space=space)
     states = {row["trial_id"]: row["state"] for row in result.trials}
     (parent,) = mlflow_store.parents()
     children = {int(c.data.tags["trainhooks.trial_id"]): c for c in mlflow_store.children(parent.info.run_id)}
@@ -138,7 +149,7 @@ def test_failed_and_pruned_trials_are_marked(mlflow_store: Store) -> None:
         else:
             assert child.info.status == "FINISHED"
     assert {"failed", "pruned", "complete"} <= set(states.values())
-    assert parent.data.metrics["n_failed"] == result.summary["n_failed"] > 0
+    assert parent.data.metrics["n_failed"] == result.summary["n_failed"] > 0, parent.data.metrics
 
 
 @pytest.mark.parametrize(("log_trials", "expected"), [("top_k", 2), ("none", 0)])
