@@ -276,10 +276,13 @@ class RunFailed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PluginFailed(Event):
-    """A plugin raised in a hook; the other plugins still got the event.
+    """A plugin raised in a hook, answered a setup hook with the wrong shape, or timed out.
 
-    Sent for notification hooks (under ``[plugins] on_error = "warn"`` or ``"disable"``) and for
-    stop decisions, which then count as no answer; a permission plugin that raises denies instead.
+    Sent for notification hooks (under ``[plugins] on_error = "warn"`` or ``"disable"``; the other
+    plugins still got the event), for stop decisions, which then count as no answer, and for setup
+    hooks, whose failures are sent right after ``run-started``; a permission plugin that raises
+    denies instead. A call that missed ``[plugins] hook_timeout_s`` says so in ``error``
+    (``"did not return within 60 s (the call was abandoned)"``); that plugin gets no more calls.
     """
 
     name: ClassVar[str] = "plugin-failed"
@@ -288,7 +291,7 @@ class PluginFailed(Event):
     hook: str
     """The hook it raised in, e.g. ``"trainhooks_on_trial_end"``."""
     error: str
-    """``"<ExceptionType>: <message>"``."""
+    """``"<ExceptionType>: <message>"``, or what was wrong with the answer, or the timeout."""
 
 
 __all__ = [

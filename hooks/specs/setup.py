@@ -19,7 +19,9 @@ def trainhooks_configure(config: Mapping[str, Any], run: RunContext) -> None:
     anything yet (the run may still be refused). Raise :class:`~trainhooks.hooks.SettingsError`
     naming the bad key (``plugins.<name>.<key>: ...``; :func:`~trainhooks.hooks.validate_settings`
     does this for a :class:`~trainhooks.hooks.PluginSettings` model) to refuse the run with exit
-    code 2; any other exception also stops the run before it starts (exit 1).
+    code 2. Any other exception follows ``[plugins] on_error``: reported with your plugin's name and
+    distribution, then the run goes on without your setup ("warn"), or stops (exit 1, "raise"); a
+    required plugin always stops it (see docs/writing-plugins.md, "When a plugin fails").
 
     :param config: the whole validated run configuration, as a read-only plain mapping.
     :param run: the :class:`~trainhooks.hooks.RunContext` of the run about to start.
