@@ -16,6 +16,7 @@ from trainhooks.hooks import SettingsError
 from trainhooks.plugins.rbac import AuditError, verify
 from trainhooks.plugins.rbac.audit import LEGACY_FIELDS, record_hash
 from trainhooks.plugins.rbac.audit_key import KEY_ENV, load_key
+from trainhooks.plugins.rbac.head import Head, write_head
 from trainhooks.testing import EventRecorder, make_session, small_search
 
 
@@ -141,3 +142,17 @@ def test_a_run_with_the_key_writes_keyed_records_and_a_bad_key_file_stops_it(
     with pytest.raises(ConfigError, match=f"^{KEY_ENV}: {tmp_path / 'absent.key'}: cannot read"):
         run()
     assert len(read_records(log)) == 1
+
+
+def test_a_head_file_rewritten_to_hide_a_truncation_fails_with_the_key(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    write_log(log, 5, key=KEY)
+    kept = read_records(log)[:3]
+    write_records(log, kept)
+    write_head(log, Head(3, kept[-1]["hash"], mac="0" * 64))  # claims keyed, cannot sign
+    forged = verify(log, key=KEY)
+    assert forged.problem == "head file: HMAC does not match (rewritten without the key, or the key changed)"
+    assert verify(log).status == "unchecked"  # without the key the forged head cannot be told apart
+    write_head(log, Head(3, kept[-1]["hash"]))  # or unkeyed
+    assert verify(log, key=KEY).problem == "head file: not keyed, but the log is (rewritten without the key)"
+    assert verify(log).problem == "head file: not keyed, but the log is (rewritten without the key)"
