@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from .audit_key import KEY_ENV, load_key
-from .verify import verify
+from .verification import verify
 
 EXIT_BROKEN = 1
 EXIT_CANNOT_CHECK = 2
