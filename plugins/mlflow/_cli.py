@@ -6,6 +6,7 @@ These commands run outside any trainhooks run, so there is no RunContext and no 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,10 @@ def _client(tracking_uri: str | None) -> Any:
 
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     check_reachable(uri)
+    import mlflow  # sets up its own INFO logger to stderr on import (e.g. a new store's migration lines)
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):  # shown with --debug only, as during a run
+        logging.getLogger(mlflow.__name__).setLevel(logging.WARNING)
     return make_client(uri)
 
 

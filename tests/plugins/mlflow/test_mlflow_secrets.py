@@ -91,11 +91,22 @@ def test_credentials_in_the_tracking_uri_are_in_no_artifact_param_tag_or_output(
 def test_an_unreachable_server_with_credentials_is_named_without_them(run_cli: Any, tmp_path: Path) -> None:
     from mlflow_support import free_port
 
-    config = tune_file(tmp_path / "run.toml", "gone", with_credentials(f"http://127.0.0.1:{free_port()}"))
-    result = run_cli("tune", str(config), "-q", env=SECRET_ENV)
-    assert "127.0.0.1" in result.stderr
-    for secret in SECRETS:
-        assert secret not in result.stdout + result.stderr
+    uri = with_credentials(f"http://127.0.0.1:{free_port()}")
+    tune = run_cli("tune", str(tune_file(tmp_path / "run.toml", "gone", uri)), "-q", env=SECRET_ENV)
+    listing = run_cli("runs", "list", "--tracking-uri", uri, env=SECRET_ENV)
+    assert listing.returncode == 1
+    for result in (tune, listing):
+        assert "http://alice:***@127.0.0.1" in result.stderr
+        for secret in SECRETS:
+            assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_runs_list_on_a_new_store_prints_no_migration_lines(run_cli: Any, tmp_path: Path) -> None:
+    result = run_cli("runs", "list", "--tracking-uri", f"sqlite:///{tmp_path / 'new.db'}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no trainhooks runs found"
+    assert result.stderr == ""
 
 
 @pytest.mark.slow
