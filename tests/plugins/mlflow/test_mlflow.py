@@ -133,7 +133,15 @@ class BreaksOnL1(SGDClassifier):
 def test_failed_and_pruned_trials_are_marked(mlflow_store: Store) -> None:
     space = {"alpha": [1e-4, 1e-3], "penalty": ["l2", "l1"]}
     estimator = BreaksOnL1(random_state=0)
-    result = run_tune(mlflow_store, PruneAndBreak(), estimator=estimator, strategy="grid", n_trials=4, space=space)
+    result = run_tune(
+        mlflow_store,
+        PruneAndBreak(),
+        estimator=estimator,
+        strategy="grid",
+        n_trials=4,
+        space=space,
+        settings={"log_model": False},
+    )
     states = {row["trial_id"]: row["state"] for row in result.trials}
     (parent,) = mlflow_store.parents()
     children = {int(c.data.tags["trainhooks.trial_id"]): c for c in mlflow_store.children(parent.info.run_id)}
