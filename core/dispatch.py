@@ -39,7 +39,7 @@ from trainhooks.hooks import (
     signals,
 )
 
-from .errors import ConfigError, TrainhooksError, settings_errors_as_config
+from .errors import TrainhooksError, settings_errors_as_config
 from .plugin_loader import PluginInfo, describe_error
 from .setup_answers import answer_problem
 from .timed_calls import CallTimedOut, TimedCaller
@@ -308,7 +308,8 @@ class Dispatcher:
         follows the error policy (:meth:`_failed`): its answer is skipped, or the run stops with one
         line naming it. In :data:`CONFIG_HOOKS` a plugin's :class:`~trainhooks.hooks.SettingsError`
         propagates as a :class:`ConfigError` with the same message, so it reaches users like the
-        core's own (exit 2, one line each).
+        core's own (exit 2, one line each); a :class:`TrainhooksError` (a plugin using the core's
+        API to refuse the run, e.g. an unreachable tracking server) propagates as it is.
         """
         answers = []
         for impl in self._implementations(hook_name):
@@ -321,7 +322,7 @@ class Dispatcher:
                 problem = answer_problem(hook_name, value) if value is not None else None
                 if problem:
                     raise BadAnswer(problem)
-            except ConfigError:
+            except TrainhooksError:  # a deliberate refusal (a config error, an unreachable server): as is
                 raise
             except Exception as exc:
                 self._failed(impl.plugin_name, hook_name, exc, allow_raise=True, setup=True)
