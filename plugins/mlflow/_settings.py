@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from trainhooks.hooks import PluginSettings, validate_settings
+from trainhooks.hooks import PluginSettings, SettingsError, did_you_mean, validate_settings
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """MLflow's own default store: a SQLite file in the working directory."""
@@ -52,15 +53,31 @@ def parse_settings(table: Mapping[str, Any] | None) -> MlflowSettings:
     return validate_settings(MlflowSettings, table, prefix="plugins.mlflow")
 
 
+TRACKING_SCHEMES = ("file", "sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks", "databricks-uc")
+"""URI schemes of the tracking stores MLflow itself provides (a bare path is a ``file`` store)."""
+
+
 def resolve_tracking_uri(config: Mapping[str, Any], settings: MlflowSettings | None = None) -> str:
-    """``[experiment] tracking_uri``, else the plugin's ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else SQLite."""
+    """``[experiment] tracking_uri``, else the plugin's ``tracking_uri``, else ``MLFLOW_TRACKING_URI``, else SQLite.
+
+    A URI with a scheme MLflow has no store for is a one-line :class:`SettingsError` (exit 2) naming
+    where it came from and only its scheme (the rest may hold credentials), before anything runs.
+    """
     experiment = config.get("experiment") or {}
-    return (
-        experiment.get("tracking_uri")
-        or (settings.tracking_uri if settings else None)
-        or os.environ.get("MLFLOW_TRACKING_URI")
-        or DEFAULT_TRACKING_URI
+    sources = (
+        ("experiment.tracking_uri", experiment.get("tracking_uri")),
+        ("plugins.mlflow.tracking_uri", settings.tracking_uri if settings else None),
+        ("MLFLOW_TRACKING_URI", os.environ.get("MLFLOW_TRACKING_URI")),
+        ("default", DEFAULT_TRACKING_URI),
     )
+    field, uri = next((field, uri) for field, uri in sources if uri)
+    scheme = urlsplit(uri).scheme.lower().split("+")[0]  # postgresql+psycopg2: a SQLAlchemy driver
+    if scheme and len(scheme) > 1 and scheme not in TRACKING_SCHEMES:  # one letter: a Windows drive
+        raise SettingsError(
+            f"{field}: no MLflow tracking store for the scheme {scheme!r}{did_you_mean(scheme, TRACKING_SCHEMES)} "
+            f"(known: {', '.join(TRACKING_SCHEMES)}, or a directory path)"
+        )
+    return uri
 
 
-__all__ = ["DEFAULT_TRACKING_URI", "MlflowSettings", "parse_settings", "resolve_tracking_uri"]
+__all__ = ["DEFAULT_TRACKING_URI", "TRACKING_SCHEMES", "MlflowSettings", "parse_settings", "resolve_tracking_uri"]

@@ -9,6 +9,7 @@ the run succeeds and everything it wrote can be read back and searched for the s
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,3 +160,31 @@ def test_redaction_masks_passwords_tokens_secret_query_values_and_the_environmen
         "experiment": {"tracking_uri": "http://alice:***@host"},
         "search": {"space": {"a": [1, 2]}},
     }
+
+
+NO_STORE = "error: experiment.tracking_uri: no MLflow tracking store for the scheme"
+
+
+@pytest.mark.parametrize(
+    ("uri", "line"),
+    [
+        (
+            "sqllite:///m.db",
+            f"{NO_STORE} 'sqllite' (did you mean 'sqlite'?)",
+        ),
+        (
+            "htp://alice:s3cret@127.0.0.1:1",
+            "error: experiment.tracking_uri: no MLflow tracking store for the scheme 'htp'",
+        ),
+    ],
+)
+def test_a_tracking_uri_scheme_mlflow_has_no_store_for_is_refused_up_front(
+    run_cli: Any, tmp_path: Path, uri: str, line: str
+) -> None:
+    config = write_toml(tmp_path / "run.toml", run_config(experiment={"tracking_uri": uri}))
+    before = set(os.listdir(tmp_path))
+    proc = run_cli("tune", str(config))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(line) and len(proc.stderr.strip().splitlines()) == 1
+    assert "s3cret" not in proc.stderr + proc.stdout
+    assert set(os.listdir(tmp_path)) == before
