@@ -131,6 +131,7 @@ class SearchConfig(_Section):
     eval_every: int = Field(default=1, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
     blas_threads: int | None = Field(default=None, ge=1)
+    refit: bool = True
     space: Any = None
 
     @field_validator("cv", mode="before")

@@ -210,10 +210,10 @@ class Runner:
             except KeyboardInterrupt:
                 self.stop_reason = "interrupted"
                 self.emit(SearchStopped, reason="interrupted", by="core")
-                result = self._finish(refit=False)
+                result = self._finish(refit=self.spec.search.refit, interrupted=True)
                 finished = True
                 raise SearchInterrupted(result) from None
-            result = self._finish(refit=True)
+            result = self._finish(refit=self.spec.search.refit)
             finished = True
             return result
         except BaseException as exc:
@@ -364,10 +364,22 @@ class Runner:
         )
         return model, test_score
 
-    def _finish(self, *, refit: bool) -> RunResult:
+    def _finish(self, *, refit: bool, interrupted: bool = False) -> RunResult:
+        """Refit the best trial (after Ctrl-C too: its test score and model still matter) and end the run.
+
+        A second Ctrl-C during the refit after an interrupted search skips the refit and ends the
+        run at once.
+        """
         self.results.sort(key=lambda r: r.trial_id)
         best = best_result(self.results)
-        model, test_score = self._refit(best) if (refit and best is not None) else (None, None)
+        model, test_score = None, None
+        if refit and best is not None:
+            try:
+                model, test_score = self._refit(best)
+            except KeyboardInterrupt:
+                if not interrupted:
+                    raise
+                self.context.add_note("interrupted again during the refit: no refit model and no test score")
         summary = summarize(
             self.results,
             strategy=self.spec.strategy,

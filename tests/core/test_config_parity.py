@@ -30,6 +30,7 @@ EVERY_SEARCH_SETTING: dict[str, Any] = {
     "eval_every": 2,
     "timeout_s": 30.5,
     "blas_threads": 1,
+    "refit": False,
     "space": {
         "alpha": {"low": 1e-6, "high": 0.1, "log": True},
         "penalty": ["l2", "l1"],

@@ -280,13 +280,47 @@ def test_ctrl_c_closes_the_run_cleanly(small_xy, trainhooks_session, trainhooks_
 
     X, y = small_xy
     with pytest.raises(trainhooks.SearchInterrupted) as info:
-        trainhooks_session(InterruptOnTrial()).tune(sgd(), SPACE, X, y, n_trials=10, cv=3, max_epochs=2)
+        trainhooks_session(InterruptOnTrial()).tune(sgd(), SPACE, X, y, n_trials=10, cv=3, max_epochs=2, test_size=0.25)
     check_event_order(trainhooks_recorder.events)
-    assert trainhooks_recorder.names[-2:] == ["search-stopped", "run-ended"]
+    assert trainhooks_recorder.names[-3:] == ["search-stopped", "model-fitted", "run-ended"]
     interrupted = trainhooks_recorder.of(TrialEnded)[-1]
     assert interrupted.trial_id == 2 and interrupted.state == "failed" and interrupted.error == "interrupted"
-    summary = info.value.result.summary
-    assert summary["stop_reason"] == "interrupted" and summary["n_complete"] == 2
+    result = info.value.result
+    assert result.summary["stop_reason"] == "interrupted" and result.summary["n_complete"] == 2
+    # the best trial so far is refit: the held-out score and the model exist
+    assert result.best_estimator is not None and result.test_score is not None
+    assert result.summary["test_score"] == result.test_score
+    assert result.best_estimator.predict(X[:5]).shape == (5,)
+
+
+def test_a_second_ctrl_c_during_the_refit_skips_it(small_xy, trainhooks_session, trainhooks_recorder):
+    class InterruptTwice:
+        """Ctrl-C at trial 2, then again when the refit model is handed to plugins."""
+
+        @hookimpl
+        def trainhooks_on_epoch_end(self, event):
+            if event.trial_id == 2:
+                raise KeyboardInterrupt
+
+        @hookimpl
+        def trainhooks_on_model_fitted(self, event):
+            raise KeyboardInterrupt
+
+    X, y = small_xy
+    with pytest.raises(trainhooks.SearchInterrupted) as info:
+        trainhooks_session(InterruptTwice()).tune(sgd(), SPACE, X, y, n_trials=10, cv=3, max_epochs=2, test_size=0.25)
+    check_event_order(trainhooks_recorder.events)
+    assert trainhooks_recorder.names[-1] == "run-ended" and trainhooks_recorder.names.count("run-ended") == 1
+    result = info.value.result
+    assert result.best_estimator is None and result.test_score is None
+    assert "interrupted again during the refit: no refit model and no test score" in result.summary["notes"]
+
+
+def test_refit_false_skips_the_refit(small_xy, trainhooks_session, trainhooks_recorder):
+    X, y = small_xy
+    result = trainhooks_session().tune(sgd(), SPACE, X, y, n_trials=2, cv=3, max_epochs=1, test_size=0.25, refit=False)
+    assert "model-fitted" not in trainhooks_recorder.names
+    assert result.best_estimator is None and result.test_score is None and result.best_score is not None
 
 
 def test_results_table_is_like_cv_results(small_xy, trainhooks_session):

@@ -140,7 +140,7 @@ def test_failed_and_pruned_trials_are_marked(mlflow_store: Store) -> None:
         strategy="grid",
         n_trials=4,
         space=space,
-        settings={"log_model": False},
+        settings={"log_model": True},
     )
     states = {row["trial_id"]: row["state"] for row in result.trials}
     (parent,) = mlflow_store.parents()
@@ -214,6 +214,9 @@ def test_ctrl_c_ends_runs_killed_and_nothing_is_left_running(mlflow_store: Store
     assert parent.data.tags["trainhooks.stop_reason"] == "interrupted"
     assert all(run.info.status != "RUNNING" for run in mlflow_store.runs())
     assert len(mlflow_store.children(parent.info.run_id)) == 2
+    # the best trial so far was refit, scored on the held-out rows and logged
+    assert "test_accuracy" in parent.data.metrics
+    assert mlflow_store.client.search_logged_models([parent.info.experiment_id])
 
 
 def test_a_failed_run_ends_failed_with_its_error(mlflow_store: Store) -> None:
