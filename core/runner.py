@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from .errors import ConfigError, DataError, PermissionDenied, settings_errors_as
 from .estimators import build_estimator, planned_epochs
 from .executors import Executor, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
+from .holdout import held_out_predictions
 from .results import RunResult, best_result, summarize, trial_row
 from .search_plan import SearchPlan
 from .space import SearchSpace, to_plain
@@ -352,6 +353,7 @@ class Runner:
         sample = data.X_test if data.has_test else data.X_train
         example = sample.iloc[:INPUT_EXAMPLE_ROWS] if hasattr(sample, "iloc") else sample[:INPUT_EXAMPLE_ROWS]
         names = [str(c) for c in sample.columns] if hasattr(sample, "columns") else None
+        held_out = held_out_predictions(model, data.X_test, data.y_test)
         self.emit(
             ModelFitted,
             trial_id=best.trial_id,
@@ -361,6 +363,7 @@ class Runner:
             test_score=test_score,
             input_example=to_plain(np.asarray(example).tolist()),
             feature_names=names,
+            **asdict(held_out),
         )
         return model, test_score
 

@@ -173,6 +173,8 @@ class ModelFitted(Event):
 
     The model is not handed over live: ``model_path`` is a pickle of it (valid until the run's last
     event), ``input_example`` a few rows of features as plain lists, ``feature_names`` their names.
+    With a held-out split (``test_size``), ``y_true``, ``y_pred`` and ``y_score`` are its labels and
+    the refit model's predictions and scores, as plain lists, so plugins can evaluate the model.
     """
 
     name: ClassVar[str] = "model-fitted"
@@ -190,6 +192,16 @@ class ModelFitted(Event):
     """The first few rows of the held-out (or training) features, as plain lists."""
     feature_names: list[str] | None = None
     """Column names of the features when the data had them (a DataFrame), else ``None``."""
+    y_true: list[Any] | None = None
+    """The held-out split's target values, in row order; ``None`` without a held-out split."""
+    y_pred: list[Any] | None = None
+    """The refit model's predictions for those rows (labels for a classifier); ``None`` without a held-out split."""
+    y_score: list[list[float]] | None = None
+    """A classifier's per-row scores: ``predict_proba`` rows (one column per class, in ``classes``
+    order), else ``decision_function`` rows (a binary model: one column, the score of ``classes[1]``);
+    ``None`` for a regressor, a model with neither method, or without a held-out split."""
+    classes: list[Any] | None = None
+    """A classifier's class labels (its ``classes_``), the column order of ``y_score``; else ``None``."""
 
 
 @dataclass(frozen=True, kw_only=True)
