@@ -69,7 +69,7 @@ def test_progress_prints_plain_lines_when_not_a_terminal(tmp_path: Path, capsys)
     code, _, err = run_main(["tune", str(config), "--json"], capsys)
     assert code == 0
     lines = [line for line in err.splitlines() if line.startswith("trial ")]
-    assert len(lines) == 3 and lines[0].startswith("trial 1/3: complete score=")
+    assert len(lines) == 3 and lines[0].startswith("trial 0: complete score=") and "| 1/3 done (" in lines[0]
 
 
 @pytest.mark.parametrize("command", [[], ["tune"], ["train"], ["plugins"]])
