@@ -9,26 +9,10 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from audit_forgery import write_log
 
 from trainhooks.cli.app import main
 from trainhooks.plugins.rbac import AuditError, AuditLog, verify
-
-
-def write_log(path: Path, n: int = 5) -> list[dict]:
-    log = AuditLog(path)
-    return [
-        log.append(
-            principal=f"user{i}",
-            action="run.tune",
-            resource="exp",
-            allowed=i % 2 == 0,
-            rule="default-deny" if i % 2 else 'roles.a.permissions "run.tune"',
-            reason="test",
-            plugins=["rbac", "mlflow"],
-            run_id=f"run{i}",
-        )
-        for i in range(n)
-    ]
 
 
 def lines(path: Path) -> list[str]:
