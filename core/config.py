@@ -23,9 +23,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -84,9 +86,111 @@ class DataConfig(_Section):
         return self
 
 
-class ModelConfig(_Section):
+AUTO = "auto"
+"""The estimator name of the automatic preprocessing step (see trainhooks.pipelines.auto_preprocessor)."""
+
+PIPELINE_PARAMS = frozenset({"memory", "steps", "transform_input", "verbose"})
+"""Names a Pipeline step cannot take: they are the Pipeline's own parameters."""
+
+
+class _Shown(_Section):
+    """A table shown to plugins as written: keys that were not given (None) are left out."""
+
+    @model_serializer(mode="wrap")
+    def _given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+def _step_name(value: str) -> str:
+    if "__" in value:
+        raise ValueError("must not contain '__' (it separates step and parameter in search keys)")
+    if value in PIPELINE_PARAMS:
+        raise ValueError(f"{value!r} is a Pipeline parameter; choose another step name")
+    return value
+
+
+class TransformerConfig(_Shown):
+    """One entry of a ColumnTransformer step's ``transformers``: what to apply (an estimator,
+    ``"drop"``, ``"passthrough"``, or a small pipeline of ``steps``) to which columns (``columns`` by
+    name or position, or a dtype/name selector, sklearn's ``make_column_selector``)."""
+
+    name: str = Field(min_length=1)
+    estimator: str | None = Field(default=None, min_length=1)
+    params: dict[str, Any] | None = None
+    steps: list[StepConfig] | None = Field(default=None, min_length=1)
+    columns: list[str | int] | None = None
+    dtype_include: list[str] | None = Field(default=None, min_length=1)
+    dtype_exclude: list[str] | None = Field(default=None, min_length=1)
+    pattern: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, value: str) -> str:
+        return _step_name(value)
+
+    @model_validator(mode="after")
+    def _what_and_where(self) -> TransformerConfig:
+        if (self.estimator is None) == (self.steps is None):
+            raise ValueError("give exactly one of 'estimator' or 'steps'")
+        if self.steps is not None and self.params is not None:
+            raise ValueError("'params' goes with 'estimator'; with 'steps' give each step its params")
+        selector = (self.dtype_include, self.dtype_exclude, self.pattern) != (None, None, None)
+        if (self.columns is None) == (not selector):
+            raise ValueError("give either 'columns' or a selector ('dtype_include', 'dtype_exclude', 'pattern')")
+        return self
+
+
+class StepConfig(_Shown):
+    """One step of ``[model] steps``: a named estimator with its params; ``estimator = "auto"`` is
+    the automatic preprocessing; a ColumnTransformer step lists its ``transformers``."""
+
+    name: str = Field(min_length=1)
     estimator: str = Field(min_length=1)
+    params: dict[str, Any] | None = None
+    transformers: list[TransformerConfig] | None = Field(default=None, min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, value: str) -> str:
+        return _step_name(value)
+
+    @model_validator(mode="after")
+    def _auto_alone(self) -> StepConfig:
+        if self.estimator == AUTO and (self.params is not None or self.transformers is not None):
+            raise ValueError(
+                "estimator 'auto' takes no params or transformers (search its settings by name, "
+                "e.g. '<step>__num__impute__strategy', or write a ColumnTransformer step)"
+            )
+        return self
+
+
+class ModelConfig(_Shown):
+    """``[model]``: one ``estimator`` (optionally behind ``preprocess = "auto"``), or a Pipeline of ``steps``."""
+
+    estimator: str | None = Field(default=None, min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    preprocess: Literal["auto"] | None = None
+    steps: list[StepConfig] | None = Field(default=None, min_length=1)
+
+    @model_serializer(mode="wrap")
+    def _given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        shown = {key: value for key, value in handler(self).items() if value is not None}
+        if self.steps is not None:
+            del shown["params"]  # each step has its own
+        return shown
+
+    @model_validator(mode="after")
+    def _estimator_or_steps(self) -> ModelConfig:
+        if (self.estimator is None) == (self.steps is None):
+            raise ValueError("give exactly one of 'estimator' or 'steps'")
+        if self.steps is not None and self.params:
+            raise ValueError("'params' goes with 'estimator'; with 'steps' give each step its params")
+        if self.steps is not None and self.preprocess is not None:
+            raise ValueError("'preprocess' goes with 'estimator'; with 'steps' add a step with estimator = 'auto'")
+        return self
+
+
+TransformerConfig.model_rebuild()
 
 
 def _scorer_names() -> list[str]:
@@ -248,8 +352,7 @@ class RunConfig(_Section):
     def from_api(
         cls,
         *,
-        estimator: str,
-        params: Mapping[str, Any],
+        model: Mapping[str, Any],
         experiment: Mapping[str, Any],
         test_size: float | None,
         settings: Mapping[str, Any],
@@ -263,12 +366,14 @@ class RunConfig(_Section):
         and the seed that splits it (the search's ``random_state``). ``experiment`` and ``plugins``
         are the ``[experiment]`` and ``[plugins]`` tables (the session's loader settings and each
         plugin's table).
+        ``model`` is the ``[model]`` table describing the Python estimator
+        (:func:`trainhooks.pipelines.describe_model`).
         """
         random_state = settings.get("random_state", SearchConfig.model_fields["random_state"].default)
         data = {
             "experiment": dict(experiment),
             "data": {"test_size": float(test_size or 0.0), "random_state": random_state},
-            "model": {"estimator": estimator, "params": dict(params)},
+            "model": dict(model),
             "search": dict(settings),
             "plugins": dict(plugins),
         }
@@ -325,6 +430,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
 
 
 __all__ = [
+    "AUTO",
     "MAX_N_JOBS",
     "PROCESSES_PER_CORE",
     "DataConfig",
@@ -333,6 +439,8 @@ __all__ = [
     "PluginsConfig",
     "RunConfig",
     "SearchConfig",
+    "StepConfig",
+    "TransformerConfig",
     "load_config",
     "parse_config",
     "read_config_file",

@@ -79,7 +79,8 @@ def validate(X: Any, y: Any, estimator: Any, *, where: str = "data") -> None:
         non_numeric = list(X.select_dtypes(exclude=["number", "bool"]).columns)
         if non_numeric and not pipeline:
             raise DataError(
-                f"{where}: non-numeric feature columns {non_numeric[:5]} need a preprocessing Pipeline as the estimator"
+                f"{where}: non-numeric feature columns {non_numeric[:5]} need preprocessing: "
+                'set [model] preprocess = "auto" (or give a Pipeline, e.g. trainhooks.pipelines.auto_preprocessor())'
             )
         numeric = X.select_dtypes(include=["number", "bool"]).to_numpy(dtype=float)
     else:
@@ -87,7 +88,7 @@ def validate(X: Any, y: Any, estimator: Any, *, where: str = "data") -> None:
             numeric = np.asarray(X, dtype=float)
         except (TypeError, ValueError):
             raise DataError(f"{where}: features must be numeric") from None
-    if not np.isfinite(numeric).all():
+    if not pipeline and not np.isfinite(numeric).all():  # a pipeline may impute missing values
         bad = int((~np.isfinite(numeric)).any(axis=1).sum()) if numeric.ndim == 2 else "some"
         raise DataError(f"{where}: features contain NaN or infinite values ({bad} rows); clean or impute them first")
     y_array = np.asarray(y)

@@ -11,11 +11,14 @@ from sklearn.base import BaseEstimator, clone
 from .errors import ConfigError
 
 
-def resolve_estimator(dotted: str, registered: Mapping[str, type] | None = None) -> type:
+def resolve_estimator(
+    dotted: str, registered: Mapping[str, type] | None = None, *, where: str = "model.estimator"
+) -> type:
     """The estimator class named ``dotted``: a scikit-learn ``BaseEstimator`` or a registered one.
 
     Only ``sklearn.*`` modules are imported, so a config file cannot import arbitrary code; other
-    classes must come from a plugin's ``trainhooks_register_estimators``.
+    classes must come from a plugin's ``trainhooks_register_estimators``. ``where`` is the config
+    field that names it (``model.steps[1].estimator``), the start of every error line.
     """
     registered = registered or {}
     if dotted in registered:
@@ -24,21 +27,21 @@ def resolve_estimator(dotted: str, registered: Mapping[str, type] | None = None)
     private = [part for part in dotted.split(".") if part.startswith("_")]
     if private:
         raise ConfigError(
-            f"model.estimator: {dotted!r} goes through the private name {private[0]!r} "
+            f"{where}: {dotted!r} goes through the private name {private[0]!r} "
             "(name the estimator by its public path, e.g. 'sklearn.linear_model.SGDClassifier')"
         )
     if not module_name or not (module_name == "sklearn" or module_name.startswith("sklearn.")):
         raise ConfigError(
-            f"model.estimator: {dotted!r} is not a scikit-learn estimator "
+            f"{where}: {dotted!r} is not a scikit-learn estimator "
             "(only sklearn.* classes, or ones a plugin registers, may be named in a config)"
         )
     try:
         module = importlib.import_module(module_name)
     except ImportError:
-        raise ConfigError(f"model.estimator: no module {module_name!r}") from None
+        raise ConfigError(f"{where}: no module {module_name!r}") from None
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-        raise ConfigError(f"model.estimator: {dotted!r} is not a scikit-learn estimator class")
+        raise ConfigError(f"{where}: {dotted!r} is not a scikit-learn estimator class")
     return cls
 
 

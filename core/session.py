@@ -5,12 +5,9 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-
-from sklearn.base import BaseEstimator
 
 from trainhooks.hooks import PROJECT_NAME
 
@@ -18,16 +15,14 @@ from . import data as datamod
 from .config import RunConfig
 from .dispatch import DEFAULT_HOOK_TIMEOUT_S, Dispatcher, OnError
 from .errors import ConfigError
-from .estimators import estimator_name, resolve_estimator
+from .pipelines import as_table, build_model, describe_model, explicit_params, shown_model
 from .plugin_loader import PluginInfo, PluginLoader, check_plugin_tables, new_plugin_manager
 from .results import RunResult
 from .runner import Runner, RunSpec
-from .space import to_plain
 from .validation import (
     check_estimator_params,
     check_scorer,
     check_space,
-    convert_class_keys,
 )
 
 
@@ -191,10 +186,8 @@ class Session:
         settings: Mapping[str, Any],
         plugin_config: Mapping[str, Mapping[str, Any]] | None,
     ) -> RunConfig:
-        cls = estimator if isinstance(estimator, type) else type(estimator)
         config = RunConfig.from_api(
-            estimator=estimator_name(cls),
-            params={} if isinstance(estimator, type) else explicit_params(estimator),
+            model=describe_model(estimator),
             experiment=experiment,
             test_size=test_size,
             settings=settings,
@@ -219,29 +212,6 @@ SEARCH_ONLY = frozenset({"strategy", "n_trials", "space", "timeout_s", "n_jobs",
 """``[search]`` settings that only a tune uses (a train run is one trial in this process)."""
 
 
-def explicit_params(estimator: Any) -> dict[str, Any]:
-    """The estimator's parameters that differ from its class defaults, as plain JSON values.
-
-    A config file names only what it sets, so a Python estimator is described the same way: the
-    run configuration of ``SGDClassifier(loss="log_loss")`` is identical from TOML and from Python.
-    Non-JSON values (nested estimators, callables) appear as their repr.
-    """
-    defaults = {
-        name: param.default
-        for name, param in inspect.signature(type(estimator).__init__).parameters.items()
-        if param.default is not inspect.Parameter.empty
-    }
-    changed = {
-        name: value
-        for name, value in estimator.get_params(deep=False).items()
-        if name not in defaults or repr(value) != repr(defaults[name])
-    }
-    plain = to_plain(changed)
-    return {
-        k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else repr(v) for k, v in plain.items()
-    }
-
-
 def build_spec(kind: str, config: RunConfig, estimator: Any, X: Any, y: Any) -> RunSpec:
     """Check everything that can be checked before the first trial, then hold out the test split.
 
@@ -262,8 +232,11 @@ def build_spec(kind: str, config: RunConfig, estimator: Any, X: Any, y: Any) -> 
 
 
 def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type]) -> RunSpec:
-    """Turn a validated config into a :class:`RunSpec`; data and estimator errors raise here."""
-    cls = resolve_estimator(config.model.estimator, registered)
+    """Turn a validated config into a :class:`RunSpec`; data and estimator errors raise here.
+
+    The estimator (or Pipeline) is built from ``[model]`` (core/pipelines.py); plugins see its table
+    as written, with each params table as the built estimator's explicit parameters.
+    """
     if config.data is None:
         raise ConfigError("data: required (a [data] table with 'dataset' or 'path')")
     if kind == "tune" and config.search.space is None:
@@ -272,12 +245,9 @@ def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type
         X, y = datamod.load_builtin(config.data.dataset)
     else:
         X, y = datamod.load_table(config.data.path or "", config.data.target)
-    params = convert_class_keys(config.model.params, y, "model.params")
-    try:
-        estimator: BaseEstimator = cls(**params)
-    except TypeError as exc:
-        raise ConfigError(f"model.params: {exc}") from None
-    model = config.model.model_copy(update={"params": explicit_params(estimator)})
+    X = as_table(config.model, X)
+    estimator = build_model(config.model, registered, y)
+    model = shown_model(config.model, estimator)
     return build_spec(kind, config.model_copy(update={"model": model}), estimator, X, y)
 
 

@@ -41,7 +41,7 @@ def check_space(estimator: BaseEstimator, space: SearchSpace) -> None:
     for name, dim in space.dimensions.items():
         where = f"search.space.{name}"
         if name not in names:
-            hint = did_you_mean(name, names)
+            hint = did_you_mean(name, names) or _in_a_step(name, names)
             raise ConfigError(f"{where}: {type(estimator).__name__} has no parameter {name!r}{hint}")
         for value in _values_to_check(dim):
             if isinstance(value, Mapping):
@@ -56,6 +56,12 @@ def check_space(estimator: BaseEstimator, space: SearchSpace) -> None:
             problem = _constraint_problem(candidate)
             if problem is not None:
                 raise ConfigError(f"{where}: {value!r} is refused: {problem[1]}")
+
+
+def _in_a_step(name: str, names: Mapping[str, Any]) -> str:
+    """The hint for a pipeline's step parameter named without its step (``alpha`` is ``model__alpha``)."""
+    in_steps = sorted((full for full in names if full.endswith(f"__{name}")), key=len)
+    return f" (did you mean {in_steps[0]!r}?)" if in_steps else ""
 
 
 def check_scorer(scoring: Any, estimator: BaseEstimator, y: Any) -> None:
