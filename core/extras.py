@@ -56,6 +56,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("mlflow", ("mlflow", "tomli_w")),
         Extra("dask", ("dask", "distributed")),
         Extra("metrics", ("prometheus_client",)),
+        Extra("report", ("matplotlib",)),
     )
 }
 """Every optional extra but ``all`` (which is all of them) and ``dev`` (test and lint tools)."""

@@ -45,10 +45,11 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "early_stopping": "trainhooks.plugins.early_stopping:EarlyStoppingPlugin",
     "rbac": "trainhooks.plugins.rbac:RbacPlugin",
     "metrics": "trainhooks.plugins.metrics:MetricsPlugin",
+    "report": "trainhooks.plugins.report:ReportPlugin",
 }
 """Built-in plugins by name -> ``module:factory``; loaded like third-party ones, and blockable."""
 
-BUILTIN_EXTRAS: dict[str, str] = {"mlflow": "mlflow", "metrics": "metrics"}
+BUILTIN_EXTRAS: dict[str, str] = {"mlflow": "mlflow", "metrics": "metrics", "report": "report"}
 """Built-in plugins that need an optional extra (plugin name -> extra name, see trainhooks.extras)."""
 
 NOT_INSTALLED = "not-installed"

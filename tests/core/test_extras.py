@@ -20,7 +20,7 @@ from trainhooks import ConfigError
 from trainhooks.extras import EXTRAS
 from trainhooks.plugin_loader import BUILTIN_EXTRAS, NOT_INSTALLED, PluginInfo, check_plugin_tables
 
-HIDDEN = ("mlflow", "tomli_w", "prometheus_client", "dask", "distributed")
+HIDDEN = ("mlflow", "tomli_w", "prometheus_client", "dask", "distributed", "matplotlib")
 
 SITECUSTOMIZE = '''
 import os
@@ -61,7 +61,7 @@ def listing(proc) -> dict[str, dict]:
 
 def test_plugins_whose_extra_is_missing_show_as_not_installed(run_cli, without_extras) -> None:
     plugins = listing(run_cli("plugins", "--json", env=without_extras))
-    for name, extra in (("mlflow", "mlflow"), ("metrics", "metrics")):
+    for name, extra in (("mlflow", "mlflow"), ("metrics", "metrics"), ("report", "report")):
         assert plugins[name]["status"] == NOT_INSTALLED == "not-installed"
         assert plugins[name]["error"] == f"not installed (pip install 'trainhooks[{extra}]')"
         assert plugins[name]["hooks"] == []
