@@ -96,11 +96,13 @@ def summarize(
     wall_time_s: float,
     test_score: float | None,
     notes: Sequence[str] = (),
+    links: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The run summary: a flat dict with :data:`SUMMARY_KEYS`, then ``notes`` if there are any.
+    """The run summary: a flat dict with :data:`SUMMARY_KEYS`, then ``notes`` and ``links`` if there are any.
 
     ``notes`` are the lines plugins added (``RunContext.add_note``); the core puts its own line on
-    failed trials (:func:`failure_note`) before them.
+    failed trials (:func:`failure_note`) before them. ``links`` are the places plugins recorded
+    the run in (``RunContext.add_link``; see :func:`with_links`).
     """
     scores = [r.score for r in results if r.state == "complete" and r.score is not None]
     best = best_result(results)
@@ -127,7 +129,15 @@ def summarize(
     all_notes = [note for note in (failure_note(results), *notes) if note]
     if all_notes:
         ordered["notes"] = all_notes
-    return ordered
+    return with_links(ordered, links)
+
+
+def with_links(summary: Mapping[str, Any], links: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+    """``summary`` with a ``links`` entry (name -> ``{"run_id", "url"}``), or unchanged without links."""
+    summary = dict(summary)
+    if links:
+        summary["links"] = {name: dict(link) for name, link in links.items()}
+    return summary
 
 
 @dataclass
@@ -216,4 +226,5 @@ __all__ = [
     "failure_reason",
     "summarize",
     "trial_row",
+    "with_links",
 ]

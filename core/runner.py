@@ -48,7 +48,8 @@ from .estimators import build_estimator, planned_epochs
 from .executors import Executor, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
 from .holdout import held_out_predictions
-from .results import RunResult, best_result, summarize, trial_row
+from .provenance import describe_dataset, script_source
+from .results import RunResult, best_result, summarize, trial_row, with_links
 from .search_plan import SearchPlan
 from .space import SearchSpace, to_plain
 from .strategies import FixedStrategy
@@ -111,6 +112,7 @@ class _RunContext:
     stamp: EventStamper
     plugin_names: list[str]
     notes: list[str] = field(default_factory=list)
+    links: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def check_permission(self, action: str, resource: str) -> PermissionDecision:
         request = PermissionRequest(
@@ -128,6 +130,9 @@ class _RunContext:
 
     def add_note(self, note: str) -> None:
         self.notes.append(note)
+
+    def add_link(self, name: str, *, run_id: str | None = None, url: str | None = None) -> None:
+        self.links[name] = {"run_id": run_id, "url": url}
 
 
 def require_permission(context: _RunContext, action: str, resource: str) -> None:
@@ -205,7 +210,13 @@ class Runner:
         self._started = time.perf_counter()
         finished = False
         try:
-            self.emit(RunStarted, kind=self.spec.kind, config=self._plain_config)
+            self.emit(
+                RunStarted,
+                kind=self.spec.kind,
+                config=self._plain_config,
+                source=script_source(),
+                dataset=describe_dataset(self.spec.dataset, self._plain_config.get("data")),
+            )
             try:
                 self._search(strategy, folds)
             except KeyboardInterrupt:
@@ -391,8 +402,10 @@ class Runner:
             wall_time_s=time.perf_counter() - self._started,
             test_score=test_score,
             notes=self.context.notes,
+            links=self.context.links,
         )
         self.emit(RunEnded, summary=summary)
+        summary = with_links(summary, self.context.links)  # and the links plugins added at run-ended
         return RunResult(
             run_id=self.run_id,
             kind=self.spec.kind,

@@ -13,7 +13,7 @@ class RunContext(Protocol):
 
     It lets a plugin act on the run's behalf without holding live core objects: ask permission
     for the run's principal (a plugin cannot choose who it acts as), emit a new event (the core
-    stamps ``run_id``, ``timestamp`` and ``seq``), and leave a note in the run summary.
+    stamps ``run_id``, ``timestamp`` and ``seq``), and leave a note or a link in the run summary.
     """
 
     run_id: str
@@ -33,6 +33,16 @@ class RunContext(Protocol):
 
     def add_note(self, note: str) -> None:
         """Add a line to the summary's ``notes`` (e.g. what could not be logged)."""
+
+    def add_link(self, name: str, *, run_id: str | None = None, url: str | None = None) -> None:
+        """Say where else the run is recorded: ``summary["links"][name] = {"run_id": ..., "url": ...}``.
+
+        E.g. the MLflow plugin adds ``"mlflow"`` with its parent run's id, and its page when a
+        tracking server serves one. The CLI prints each link once, beside the run id, and
+        ``--json`` carries them in the summary. Adding the same ``name`` again replaces it. A link
+        added while handling ``run-ended`` (once the plugin's writes are done) reaches
+        ``RunResult.summary`` and the CLI, not that event's own summary.
+        """
 
 
 __all__ = ["RunContext"]

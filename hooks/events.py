@@ -94,6 +94,23 @@ class RunStarted(Event):
     - ``plugins``: blocking and the error policy, plus each plugin's own table
       (``config["plugins"].get("<plugin name>", {})``).
     """
+    source: str | None = None
+    """Where the run was described: the config file's path (``trainhooks tune CONFIG``), or the
+    Python script that called the API (``sys.argv[0]``); ``None`` when there is none (an
+    interactive session)."""
+    dataset: dict[str, Any] | None = None
+    """The training data, described (the data itself never reaches plugins), by key:
+
+    - ``name``: a short name (the scikit-learn dataset, the file's name, or ``"arrays"``).
+    - ``source``: where it came from: ``"sklearn.datasets.load_<name>"``, the file path, or
+      ``"arrays"`` for data given from Python.
+    - ``digest``: 16 hex digits of ``joblib.hash`` of the training features and target (same
+      data, same digest).
+    - ``n_rows``: training rows (what cross-validation splits); ``n_test_rows``: held-out rows.
+    - ``features``: feature name -> dtype name (``"float64"``, ``"int64"``, ``"object"``...), in
+      column order; arrays' columns are named ``"x0"``, ``"x1"``, ...
+    - ``target``: the target column's name (``[data] target``), or ``None``."""
+
 
 
 @dataclass(frozen=True, kw_only=True)

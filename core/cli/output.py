@@ -56,16 +56,22 @@ def print_summary(summary: dict[str, Any], run_id: str, title: str = "Run summar
     """The summary as a two-column table; failed trials stand out (red when every trial failed).
 
     The ``notes`` row, one line per note, says how many trials failed and the most common reason.
+    The title carries the whole run id; each of the summary's ``links`` follows as ``<name> run_id``
+    (e.g. the MLflow parent run's id) and, when there is one, ``<name> url`` (its page), printed once.
     """
-    table = Table(title=f"{title} ({run_id[:12]})", show_header=False, title_justify="left")
+    table = Table(title=f"{title} (run {run_id})", show_header=False, title_justify="left")
     table.add_column("key", style="bold")
     table.add_column("value")
     failed_style = "red" if all_trials_failed(summary) else "yellow" if summary.get("n_failed") else ""
-    for key in (*SUMMARY_KEYS, *(k for k in summary if k not in SUMMARY_KEYS)):
+    for key in (*SUMMARY_KEYS, *(k for k in summary if k not in SUMMARY_KEYS and k != "links")):
         if key in summary:
             value = summary[key]
             text = "\n".join(value) if key == "notes" else format_value(value)
             table.add_row(key, Text(text, style=failed_style if key == "n_failed" else ""))
+    for name, link in (summary.get("links") or {}).items():
+        for field in ("run_id", "url"):
+            if link.get(field):
+                table.add_row(f"{name} {field}", Text(str(link[field])))
     stdout.print(table)
 
 

@@ -1,10 +1,16 @@
 """What goes where in MLflow: tags, params, metrics and tables of the run tree (pure functions).
 
-Parent run (one per tune/train): tags ``trainhooks.*`` (kind, strategy, version, config digest,
-run id, estimator, scoring); params ``model.<name>`` (fixed estimator params), ``search.<name>``
-(search settings) and ``space.<name>``; at the end the summary's numbers as metrics.
-Child run per trial: the trial's params, ``score``/``score_std``/``fold<i>_score``/``epochs``/
-``duration_s`` and the epoch history ``epoch_score``/``epoch_score_std`` with ``step`` = epoch.
+Parent run (one per tune/train): MLflow's own ``mlflow.user`` (the run's principal) and
+``mlflow.source.name``/``mlflow.source.type`` (the config file or Python script), tags
+``trainhooks.*`` (kind, strategy, version, config digest, run id, estimator, scoring); params
+``model.<name>`` (fixed estimator params), ``search.<name>`` (search settings) and ``space.<name>``
+as readable text (``[l2, l1, elasticnet]``, ``log-uniform(1e-06, 0.1)``); at the end the summary's
+numbers as metrics (step 0) and the search as two metric histories with ``step`` = ``trial_id``:
+``cv_score`` (each complete trial's score) and ``best_cv_score`` (the best so far), so MLflow's
+chart view draws the search.
+Child run per trial (named ``trial-<trial_id>``): the trial's params, single values
+``score``/``score_std``/``fold<i>_score``/``epochs``/``duration_s`` at step 0, and the epoch
+history ``epoch_score``/``epoch_score_std`` with ``step`` = epoch.
 """
 
 from __future__ import annotations
@@ -28,6 +34,21 @@ SUMMARY_METRICS = tuple(
     key for key in SUMMARY_KEYS if key not in ("best_params", "best_trial_id", "strategy", "scoring", "stop_reason")
 )
 """Summary keys logged as metrics of the parent run: every numeric one except the trial id."""
+
+
+@dataclass(frozen=True)
+class ParentRun:
+    """Where the parent run is: its MLflow run id and experiment id (for its URL)."""
+
+    run_id: str
+    experiment_id: str
+
+
+def run_url(tracking_uri: str | None, parent: ParentRun) -> str | None:
+    """The parent run's page on a tracking server (``None`` for a local store, which has no UI of its own)."""
+    if not tracking_uri or not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{tracking_uri.rstrip('/')}/#/experiments/{parent.experiment_id}/runs/{parent.run_id}"
 
 
 @dataclass
@@ -57,9 +78,30 @@ def config_digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def parent_tags(run_id: str, kind: str, config: Mapping[str, Any]) -> dict[str, str]:
+USER_TAG, SOURCE_NAME_TAG, SOURCE_TYPE_TAG = "mlflow.user", "mlflow.source.name", "mlflow.source.type"
+HISTORY_METRIC, BEST_METRIC = "cv_score", "best_cv_score"
+"""The parent run's search history: one point per complete trial, at ``step`` = its ``trial_id``."""
+
+
+def trial_run_name(trial_id: int) -> str:
+    """The child run's name: the trial's ``trial_id`` (0-based, as in events, summary and trials.csv)."""
+    return f"trial-{trial_id}"
+
+
+def identity_tags(user: str | None, source: str | None) -> dict[str, str]:
+    """MLflow's User and Source columns: the run's principal and where the run was described."""
+    tags = {USER_TAG: user} if user else {}
+    if source:
+        tags.update({SOURCE_NAME_TAG: source, SOURCE_TYPE_TAG: "LOCAL"})
+    return tags
+
+
+def parent_tags(
+    run_id: str, kind: str, config: Mapping[str, Any], *, user: str | None = None, source: str | None = None
+) -> dict[str, str]:
     search = config.get("search") or {}
     return {
+        **identity_tags(user, source),
         f"{TAG_PREFIX}run_id": run_id,
         f"{TAG_PREFIX}kind": kind,
         f"{TAG_PREFIX}strategy": str(search.get("strategy", "fixed") if kind == "tune" else "fixed"),
@@ -78,8 +120,24 @@ def parent_params(config: Mapping[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {"estimator": model.get("estimator")}
     params.update({f"model.{k}": v for k, v in (model.get("params") or {}).items() if k not in space})
     params.update({f"search.{k}": v for k, v in search.items() if v is not None})
-    params.update({f"space.{k}": v for k, v in space.items()})
+    params.update({f"space.{k}": space_text(v) for k, v in space.items()})
     return params
+
+
+def _number(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def space_text(dimension: Any) -> str:
+    """One search dimension as people write it: ``[l2, l1, elasticnet]``, ``log-uniform(1e-06, 0.1)``,
+    ``int-uniform(5, 50)``; a distribution given from Python keeps its own text."""
+    if isinstance(dimension, (list, tuple)):
+        return "[" + ", ".join(_number(choice) for choice in dimension) + "]"
+    if isinstance(dimension, Mapping) and "low" in dimension and "high" in dimension:
+        shape = "log-uniform" if dimension.get("log") else "uniform"
+        kind = f"int-{shape}" if dimension.get("type") == "int" else shape
+        return f"{kind}({_number(dimension['low'])}, {_number(dimension['high'])})"
+    return str(dimension)
 
 
 def epoch_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -120,6 +178,25 @@ def trial_status(ended: TrialEnded) -> str:
 
 def summary_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     return {key: float(summary[key]) for key in SUMMARY_METRICS if finite(summary.get(key))}
+
+
+def search_history(records: Iterable[TrialRecord]) -> list[tuple[str, float, int, int]]:
+    """``(key, value, timestamp_ms, step)`` points of :data:`HISTORY_METRIC` and :data:`BEST_METRIC`.
+
+    One pair per complete trial with a finite score, in ``trial_id`` order, ``step`` = ``trial_id``:
+    the parent run's chart then shows the score of every trial and the best so far over the search.
+    """
+    points: list[tuple[str, float, int, int]] = []
+    best: float | None = None
+    for record in sorted(records, key=lambda r: r.trial_id):
+        ended = record.ended
+        if ended is None or ended.state != "complete" or not finite(ended.score):
+            continue
+        score = float(ended.score)  # type: ignore[arg-type]
+        best = score if best is None else max(best, score)
+        when = record.ended_ms or record.started_ms
+        points += [(HISTORY_METRIC, score, when, record.trial_id), (BEST_METRIC, best, when, record.trial_id)]
+    return points
 
 
 def top_trials(records: Iterable[TrialRecord], k: int) -> list[TrialRecord]:
@@ -171,15 +248,21 @@ __all__ = [
     "PARENT_TAG",
     "SUMMARY_METRICS",
     "TAG_PREFIX",
+    "ParentRun",
     "TrialRecord",
     "config_digest",
     "epoch_metrics",
     "final_metrics",
+    "identity_tags",
     "ms",
     "parent_params",
     "parent_tags",
+    "run_url",
+    "search_history",
+    "space_text",
     "summary_metrics",
     "top_trials",
+    "trial_run_name",
     "trial_status",
     "trial_tags",
     "trials_csv",

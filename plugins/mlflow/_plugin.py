@@ -47,7 +47,8 @@ class TrackingFailed(RuntimeError):
 class MlflowPlugin:
     """Logs runs, nested trials, artifacts and the refit model to MLflow; registers and promotes it.
 
-    After a run, ``tracking_uri`` and ``parent_run_id`` say where it was logged.
+    After a run, ``tracking_uri`` and ``parent_run_id`` say where it was logged; the run summary's
+    ``links["mlflow"]`` says it too (``run_id``, and ``url`` with a tracking server).
     """
 
     def __init__(self) -> None:
@@ -144,6 +145,9 @@ class MlflowPlugin:
             event.kind,
             event.config,
             layout.ms(event.timestamp),
+            user=self._run.principal if self._run is not None else None,
+            source=event.source,
+            dataset=event.dataset,
         )
 
     @hookimpl
@@ -253,8 +257,11 @@ class MlflowPlugin:
             error=error,
         )
         writes.close()  # waits for every write of the run
-        if self._parent is not None and self._parent.exception() is None:
-            self.parent_run_id = self._parent.result()
+        if self._parent is not None and self._parent.exception() is None and self._parent.result() is not None:
+            parent: layout.ParentRun = self._parent.result()
+            self.parent_run_id = parent.run_id
+            if self._run is not None:  # the summary and --json name the MLflow run beside the run id
+                self._run.add_link("mlflow", run_id=parent.run_id, url=layout.run_url(self.tracking_uri, parent))
         if writes.failure is not None:
             if writes.skipped:
                 log.debug("mlflow: not logged after the failure: %s", "; ".join(writes.skipped))

@@ -19,6 +19,7 @@ from trainhooks.hooks import ModelFitted
 from . import _layout as layout
 from . import _registry as registry
 from ._client import log_batch, param_value
+from ._dataset import log_training_data
 from ._model import LoggedModel, log_refit_model
 from ._redact import redact
 from ._toml import dumps as toml_dumps
@@ -38,6 +39,7 @@ class RunTreeWriter:
         self.experiment_id: str | None = None
         self.parent_id: str | None = None
         self._children: dict[int, str] = {}  # trial id -> its child run
+        self.user: str | None = None  # the run's principal: MLflow's User of the parent and trial runs
 
     def _clean(self, value: Any) -> Any:
         return redact(value, self.uri)
@@ -58,21 +60,35 @@ class RunTreeWriter:
                 raise
             return experiment.experiment_id
 
-    def open_parent(self, run_id: str, kind: str, config: Mapping[str, Any], started_ms: int) -> str:
+    def open_parent(
+        self,
+        run_id: str,
+        kind: str,
+        config: Mapping[str, Any],
+        started_ms: int,
+        *,
+        user: str | None = None,
+        source: str | None = None,
+        dataset: Mapping[str, Any] | None = None,
+    ) -> layout.ParentRun:
+        """Create the parent run (tags, params, the training data as a dataset input); returns its ids."""
         from mlflow.entities import Param
 
         config = self._clean(config)  # the tags' digest too is of the redacted config
         self.experiment_id = self._experiment()
+        self.user = user
         run = self.client.create_run(
             self.experiment_id,
             start_time=started_ms,
-            tags=layout.parent_tags(run_id, kind, config),
+            tags=layout.parent_tags(run_id, kind, config, user=user, source=self._clean(source)),
             run_name=f"{kind}-{run_id[:8]}",
         )
         self.parent_id = run.info.run_id
         params = [Param(k, param_value(v)) for k, v in layout.parent_params(config).items()]
         log_batch(self.client, self.parent_id, params=params)
-        return self.parent_id
+        if dataset:
+            log_training_data(self.client, self.parent_id, self._clean(dataset))
+        return layout.ParentRun(self.parent_id, self.experiment_id)
 
     def close_parent(
         self,
@@ -96,6 +112,7 @@ class RunTreeWriter:
             tags.append(RunTag(f"{layout.TAG_PREFIX}stop_reason", str(summary.get("stop_reason"))))
             tags.append(RunTag(f"{layout.TAG_PREFIX}best_trial_id", str(summary.get("best_trial_id"))))
             tags.append(RunTag(f"{layout.TAG_PREFIX}best_params", json.dumps(summary.get("best_params"))[:5000]))
+        metrics += [Metric(*point) for point in layout.search_history(records)]  # the search, step = trial_id
         if error:
             tags.append(RunTag(f"{layout.TAG_PREFIX}error", error[:5000]))
         log_batch(self.client, self.parent_id, metrics=metrics, tags=tags)
@@ -119,8 +136,9 @@ class RunTreeWriter:
                 layout.PARENT_TAG: self.parent_id,
                 f"{layout.TAG_PREFIX}trial_id": str(record.trial_id),
                 f"{layout.TAG_PREFIX}state": "running",
+                **layout.identity_tags(self.user, None),
             },
-            run_name=f"trial-{record.trial_id}",
+            run_name=layout.trial_run_name(record.trial_id),
         )
         self._children[record.trial_id] = run.info.run_id
 
@@ -136,7 +154,7 @@ class RunTreeWriter:
             for epoch, when, values in record.epochs
             for key, value in layout.epoch_metrics(values).items()
         ]
-        metrics += [Metric(k, v, record.ended_ms, ended.epochs) for k, v in layout.final_metrics(ended).items()]
+        metrics += [Metric(k, v, record.ended_ms, 0) for k, v in layout.final_metrics(ended).items()]
         params = [Param(k, param_value(v)) for k, v in self._clean(dict(ended.params)).items()]
         tags = [RunTag(k, v) for k, v in self._clean(layout.trial_tags(ended)).items()]
         log_batch(self.client, child_id, metrics=metrics, params=params, tags=tags)
