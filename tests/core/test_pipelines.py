@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,14 @@ import trainhooks
 from trainhooks import ConfigError
 from trainhooks.config import load_config, parse_config
 from trainhooks.hooks import RunStarted, thaw
-from trainhooks.pipelines import auto_preprocessor, describe_model
+from trainhooks.pipelines import auto_preprocessor, build_model, describe_model
 from trainhooks.plugin_loader import BUILTIN_PLUGINS
 from trainhooks.testing import EventRecorder, make_session
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 SGD = "sklearn.linear_model.SGDClassifier"
 CLF_PARAMS = {"loss": "log_loss", "random_state": 0}
@@ -452,3 +459,16 @@ def _import(path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.mark.parametrize("page", ["configuration.md", "tuning.md"])
+def test_the_model_tables_in_the_docs_build_and_fit(page: str) -> None:
+    """Each TOML example with ``steps`` or ``preprocess`` parses, builds and fits a mixed table."""
+    blocks = re.findall(r"```toml\n(.*?)```", (REPO / "docs" / page).read_text(encoding="utf-8"), re.DOTALL)
+    models = [tomllib.loads(block)["model"] for block in blocks if re.search(r"^(steps|preprocess) =", block, re.M)]
+    assert models
+    frame = mixed_frame().rename(columns={"size": "age", "weight": "income"})
+    X, y = frame.drop(columns=["label"]), frame["label"]
+    for model in models:
+        built = build_model(parse_config({"data": {"dataset": "iris"}, "model": model}).model, {}, y)
+        assert set(built.fit(X, y).predict(X)) <= {"small", "medium", "large"}
