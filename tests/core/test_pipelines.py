@@ -417,9 +417,10 @@ def test_the_cli_refuses_a_bad_step_with_exit_2_and_writes_nothing(run_cli: Any,
 
 
 def test_string_columns_without_preprocessing_suggest_preprocess_auto(tmp_path: Path) -> None:
+    """Refused before any trial (by the data checks, wherever they live), with the one-line fix."""
     config = mixed_run(tmp_path, {"estimator": SGD}, "alpha")
-    with pytest.raises(trainhooks.TrainhooksError, match=r'non-numeric feature columns .* preprocess = "auto"'):
-        make_session(EventRecorder()).run_config(parse_config(config), "tune")
+    with pytest.raises(trainhooks.DataError, match=r'non-numeric feature columns .* preprocess = "auto"'):
+        make_session(EventRecorder(), builtins=["data_checks"]).run_config(parse_config(config), "tune")
 
 
 # -- examples/tabular ------------------------------------------------------------------------------
