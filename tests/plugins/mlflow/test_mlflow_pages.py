@@ -149,3 +149,20 @@ def test_summary_prints_the_mlflow_run_and_its_page_once(capsys: pytest.CaptureF
 )
 def test_space_params_read_like_the_config(dimension: Any, text: str) -> None:
     assert layout.space_text(dimension) == text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # starting the server takes most of it
+def test_with_a_tracking_server_the_summary_links_the_parent_runs_page(mlflow_server: Any) -> None:
+    from mlflow_support import Store
+
+    store = Store(mlflow_server.uri, "pages-over-http")
+    result = run_tune(store, n_trials=2)
+    (parent,) = store.parents()
+    link = result.summary["links"]["mlflow"]
+    experiment_id = parent.info.experiment_id
+    assert link == {
+        "run_id": parent.info.run_id,
+        "url": f"{mlflow_server.uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent.info.run_id}",
+    }
+    assert store.client.get_run(parent.info.run_id).inputs.dataset_inputs  # the dataset input over REST too
