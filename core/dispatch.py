@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -311,7 +311,14 @@ class Dispatcher:
         core's own (exit 2, one line each); a :class:`TrainhooksError` (a plugin using the core's
         API to refuse the run, e.g. an unreachable tracking server) propagates as it is.
         """
-        answers = []
+        return list(self._answers(hook_name, kwargs))
+
+    def first(self, hook_name: str, **kwargs: Any) -> Answer | None:
+        """The first usable answer of a ``firstresult`` setup hook (``trainhooks_load_model``), or
+        ``None``; later plugins are not asked. Failures are handled as in :meth:`collect`."""
+        return next(self._answers(hook_name, kwargs), None)
+
+    def _answers(self, hook_name: str, kwargs: Mapping[str, Any]) -> Iterator[Answer]:
         for impl in self._implementations(hook_name):
             try:
                 if hook_name in CONFIG_HOOKS:
@@ -328,35 +335,15 @@ class Dispatcher:
                 self._failed(impl.plugin_name, hook_name, exc, allow_raise=True, setup=True)
                 continue
             if value is not None:
-                answers.append(Answer(value, impl.plugin_name))
-        return answers
-
-    def collect_each(self, hook_name: str, kwargs_by_plugin: Mapping[str, Mapping[str, Any]]) -> None:
-        """Call a setup hook on each plugin named in ``kwargs_by_plugin``, with that plugin's own arguments.
-
-        Used to hand each plugin its own saved state (``trainhooks_load_state_dict``). Failures
-        follow the setup-hook policy of :meth:`collect`; a plugin's ``SettingsError`` is a config error.
-        """
-        for impl in self._implementations(hook_name):
-            kwargs = kwargs_by_plugin.get(impl.plugin_name)
-            if kwargs is None:
-                continue
-            try:
-                with settings_errors_as_config():
-                    self._call(impl, hook_name, kwargs)
-            except TrainhooksError:
-                raise
-            except Exception as exc:
-                self._failed(impl.plugin_name, hook_name, exc, allow_raise=True, setup=True)
+                yield Answer(value, impl.plugin_name)
 
 
 class EventStamper:
     """Creates the events of one run with its ``run_id``, a timestamp and increasing ``seq``."""
 
-    def __init__(self, run_id: str, *, seq: int = 0) -> None:
-        """:param seq: the last ``seq`` the run already used (a resumed run continues after it)."""
+    def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self._seq = seq
+        self._seq = 0
 
     def __call__(self, cls: type[Event], **fields: Any) -> Event:
         self._seq += 1

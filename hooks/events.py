@@ -93,8 +93,6 @@ class RunStarted(Event):
     - ``search``: strategy, budget, cross-validation, scoring, executor, epochs and the ``space``.
     - ``plugins``: blocking and the error policy, plus each plugin's own table
       (``config["plugins"].get("<plugin name>", {})``).
-    - ``run``: where the run keeps its files (``dir``, ``journal``) and ``resume``: the id of the
-      interrupted run this one continues under the same ``run_id``, else ``None`` (docs/durability.md).
     """
     source: str | None = None
     """Where the run was described: the config file's path (``trainhooks tune CONFIG``), or the
@@ -191,7 +189,9 @@ class ModelFitted(Event):
     """The best parameters were refit on the whole training split.
 
     The model is not handed over live: ``model_path`` is a pickle of it (valid until the run's last
-    event), ``input_example`` a few rows of features as plain lists, ``feature_names`` their names.
+    event), ``input_example`` a few rows of features as plain lists, ``feature_names`` their names
+    and ``feature_dtypes`` their types, so a plugin can rebuild rows like the training data:
+    ``pandas.DataFrame(event.input_example, columns=event.feature_names).astype(event.feature_dtypes)``.
     With a held-out split (``test_size``), ``y_true``, ``y_pred`` and ``y_score`` are its labels and
     the refit model's predictions and scores, as plain lists, so plugins can evaluate the model.
     """
@@ -211,6 +211,10 @@ class ModelFitted(Event):
     """The first few rows of the held-out (or training) features, as plain lists."""
     feature_names: list[str] | None = None
     """Column names of the features when the data had them (a DataFrame), else ``None``."""
+    feature_dtypes: dict[str, str] | None = None
+    """Each feature column's pandas dtype name (``"int64"``, ``"float64"``, ``"str"``, ``"object"``,
+    ``"category"``, ``"bool"``...) when the data was a DataFrame, else ``None``. The plain lists of
+    ``input_example`` lose them: without them a mixed-type row reads back as strings."""
     y_true: list[Any] | None = None
     """The held-out split's target values, in row order; ``None`` without a held-out split."""
     y_pred: list[Any] | None = None

@@ -19,6 +19,7 @@ import click
 
 from trainhooks.hooks import SettingsError
 
+from .. import predict
 from .._version import __version__
 from ..config import load_config
 from ..errors import TrainhooksError
@@ -28,7 +29,7 @@ from ..session import Session
 from . import output
 
 EXIT_INTERRUPTED = 130
-CORE_COMMANDS = ("tune", "train", "plugins")
+CORE_COMMANDS = ("tune", "train", "plugins", "predict")
 
 _state = {"debug": False}
 
@@ -102,17 +103,6 @@ def plugins_command(as_json: bool, no_plugin: Sequence[str], strict_plugins: boo
         output.print_plugins(session.plugin_report)
 
 
-def _resume_option(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``tune --resume RUN_ID`` (a train run is one trial: nothing to continue)."""
-    if kind != "tune":
-        return lambda func: func
-    return click.option(
-        "--resume",
-        metavar="RUN_ID",
-        help="Continue the interrupted run RUN_ID from its journal (same CONFIG; see docs/durability.md).",
-    )
-
-
 def _run_command(kind: str) -> click.Command:
     @click.argument("config", type=click.Path(path_type=Path))
     @click.option("--json", "as_json", is_flag=True, help="Print {run_id, summary, trials} as JSON.")
@@ -127,8 +117,13 @@ def _run_command(kind: str) -> click.Command:
         help="Override any config key, e.g. --set plugins.metrics.port=9100 (VALUE is read as TOML).",
     )
     @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+    @click.option(
+        "--save-model",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="PATH",
+        help="Write the refit best model to PATH (joblib; load it with `trainhooks predict PATH DATA`).",
+    )
     @_plugin_options
-    @_resume_option(kind)
     def command(
         config: Path,
         as_json: bool,
@@ -137,13 +132,11 @@ def _run_command(kind: str) -> click.Command:
         tracking_uri: str | None,
         assignments: Sequence[str],
         quiet: bool,
+        save_model: Path | None,
         no_plugin: Sequence[str],
         strict_plugins: bool,
-        resume: str | None = None,
     ) -> None:
         overrides = parse_assignments(assignments)
-        if resume is not None:
-            overrides["run.resume"] = resume
         if n_trials is not None:
             overrides["search.n_trials"] = n_trials
         if seed is not None:
@@ -151,6 +144,8 @@ def _run_command(kind: str) -> click.Command:
         if tracking_uri is not None:
             overrides["experiment.tracking_uri"] = tracking_uri
         run_config = load_config(config, overrides)
+        if save_model is not None:
+            predict.check_destination(save_model)
         blocked = [*run_config.plugins.disable, *no_plugin, *(["progress"] if quiet else [])]
         session = Session(
             disable=blocked,
@@ -168,6 +163,8 @@ def _run_command(kind: str) -> click.Command:
         except AllTrialsFailed as failed:  # the summary still goes to stdout; main() prints the error line
             _report(failed.result, as_json)
             raise
+        if save_model is not None:
+            _save_best(result, save_model)
         _report(result, as_json)
 
     command.__doc__ = (
@@ -176,6 +173,53 @@ def _run_command(kind: str) -> click.Command:
         else "Cross-validate and fit the model CONFIG describes (no search); print the summary."
     )
     return cli.command(kind)(command)
+
+
+def _save_best(result: Any, path: Path) -> None:
+    """``--save-model``: write the refit model, or say on stderr why there is none (``refit = false``)."""
+    if result.best_estimator is None:
+        output.stderr.print(f"--save-model: no refit model to save ([search] refit = false?); {path} not written")
+        return
+    predict.save_model(result.best_estimator, path)
+
+
+@cli.command("predict")
+@click.argument("model", metavar="MODEL")
+@click.argument("data", metavar="DATA", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the predictions to this CSV (or .parquet) file instead of stdout.",
+)
+@click.option("--proba", is_flag=True, help="Class probabilities (one proba_<class> column per class).")
+@click.option("--tracking-uri", metavar="URI", help="Where a plugin looks up a model URI (e.g. MLflow's store).")
+@_plugin_options
+def predict_command(
+    model: str,
+    data: Path,
+    out: Path | None,
+    proba: bool,
+    tracking_uri: str | None,
+    no_plugin: Sequence[str],
+    strict_plugins: bool,
+) -> None:
+    """Predict for the rows of DATA (CSV or Parquet with the training columns) with MODEL.
+
+    MODEL is a file written by `tune/train --save-model`, or a model URI a plugin loads, such as
+    MLflow's runs:/<run_id>/model or models:/<name>@<alias>. A model file is a pickle: only load
+    files you trust. Predictions go to stdout as CSV unless -o is given.
+    """
+    frame = predict.read_table(data)
+    if out is not None:
+        predict.check_destination(out, field="--output")
+    session = Session(disable=no_plugin, strict_plugins=strict_plugins) if not Path(model).is_file() else None
+    estimator = predict.load_model(model, session.dispatcher if session else None, tracking_uri=tracking_uri)
+    table = predict.predictions(estimator, predict.model_input(estimator, frame), proba=proba)
+    text = predict.write_table(table, out)
+    if text is not None:
+        click.echo(text, nl=False)
 
 
 def _report(result: Any, as_json: bool) -> None:

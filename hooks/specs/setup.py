@@ -63,3 +63,21 @@ def trainhooks_cli_commands() -> list[Any]:
         MLflow plugin's ``runs`` group). Names clashing with a core command are ignored; when two
         plugins offer the same name, the first one asked wins.
     """
+
+
+@hookspec(firstresult=True)
+def trainhooks_load_model(uri: str, tracking_uri: str | None) -> Any | None:
+    """Called by ``trainhooks predict MODEL`` when MODEL is not a file: a model URI a plugin may know.
+
+    The core reads model files itself and knows no model store; a plugin that does (the MLflow
+    plugin answers ``runs:/<run_id>/model`` and ``models:/<name>@<alias>``) loads the model here.
+    Return ``None`` for a URI that is not yours. For a URI that is yours but cannot be loaded (no
+    such run, an unreachable server) raise a :class:`trainhooks.TrainhooksError` whose one-line
+    message names the URI: it reaches the user as it is (``trainhooks.DataError``: exit 2).
+
+    :param uri: the MODEL argument as the user wrote it.
+    :param tracking_uri: the ``--tracking-uri`` option, or ``None`` (then use your own default).
+    :return: the fitted estimator (an object with ``predict``, and ``predict_proba`` if it has one).
+
+    Stops at first non-None result.
+    """

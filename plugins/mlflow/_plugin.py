@@ -33,6 +33,7 @@ from trainhooks.hooks import (
 
 from . import _layout as layout
 from ._client import check_reachable
+from ._model import ModelNotLogged
 from ._process import RunWrites, WriteFailed, writer_process
 from ._redact import redact
 from ._settings import MlflowSettings, parse_settings, resolve_tracking_uri
@@ -87,6 +88,15 @@ class MlflowPlugin:
         from ._cli import runs_group
 
         return [runs_group]
+
+    @hookimpl
+    def trainhooks_load_model(self, uri: str, tracking_uri: str | None) -> Any | None:
+        """Load ``runs:/…`` and ``models:/…`` model URIs from the tracking store (``trainhooks predict``)."""
+        from ._load import is_model_uri, load_model
+
+        if not is_model_uri(uri):
+            return None
+        return load_model(uri, tracking_uri or resolve_tracking_uri({}, self.settings))
 
     # -- writing and failure reporting ---------------------------------------------------------
 
@@ -181,9 +191,19 @@ class MlflowPlugin:
         if not self.settings.log_model or self._writes is None:
             return
         test_metric = f"test_{self._scoring}" if self._scoring else "test_score"
-        logged = self._call("logging the refit model", "log_model", event, test_metric)
+        logged = self._call(
+            "logging the refit model",
+            "log_model",
+            event,
+            test_metric,
+            self.settings.serialization,
+            self.settings.skops_trusted_types,
+        )
         self._report()
-        if logged is not None and self.settings.register_as:
+        if isinstance(logged, ModelNotLogged):  # the rest of the run is still logged; the parent is tagged
+            registered = f", so not registered as {self.settings.register_as!r}" if self.settings.register_as else ""
+            self._note(f"mlflow: the refit model was not logged{registered}: {logged.error}")
+        elif logged is not None and self.settings.register_as:
             self._register(logged, event)
 
     def _register(self, logged: Any, event: ModelFitted) -> None:

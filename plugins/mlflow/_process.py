@@ -10,7 +10,9 @@ talk to MLflow, and nothing else does.
 
 Each command names a :class:`~._writer.RunTreeWriter` method (:data:`COMMANDS`). After a run's
 first failed write the rest of that run's writes are skipped and reported by name, so a tracking
-server that went away costs one timeout, not one per trial.
+server that went away costs one timeout, not one per trial. The refit model and the parent run's
+artifacts are not such writes: the writer logs each on its own and tags the parent run with what
+is missing (``_writer``), so one model skops refuses does not cost the run's summary.
 
 The process runs :func:`main`: commands come pickled on stdin, replies go out pickled on the
 original stdout. Anything MLflow prints or logs there (its "View run" links, its database migration
@@ -33,6 +35,7 @@ import queue
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -79,9 +82,16 @@ class WriteFailed(RuntimeError):
     """A write failed in the writer process; the message is its one-line error."""
 
 
+ONE_LINE_CHARS = 300
+"""How long an error's line may be; a longer one is cut at a word boundary and ends with "[...]"."""
+
+
 def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most :data:`ONE_LINE_CHARS` of it, never cut mid-word."""
     lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {textwrap.shorten(lines[0], ONE_LINE_CHARS, placeholder=' [...]')}"
 
 
 # -- driver side --------------------------------------------------------------------------------

@@ -22,6 +22,10 @@ class MlflowSettings(PluginSettings):
     :ivar log_trials: "all" trials become child runs, only the "top_k" best, or "none".
     :ivar top_k: how many trials ``log_trials = "top_k"`` keeps.
     :ivar log_model: log the refit best model (needed for ``register_as``).
+    :ivar serialization: how the logged model is stored: "cloudpickle" (any estimator or pipeline,
+        custom classes included) or "skops" (refuses types it does not trust when loading).
+    :ivar skops_trusted_types: with "skops", the types to trust beyond skops' own (e.g.
+        ``"sklearn.compose._column_transformer.make_column_selector"``).
     :ivar register_as: registered model name that gets a new version of the refit best model.
     :ivar promote_alias: alias moved to the new version only if its held-out score is better.
     :ivar min_improvement: how much better than the alias holder the new version must score.
@@ -33,6 +37,8 @@ class MlflowSettings(PluginSettings):
     log_trials: Literal["all", "top_k", "none"] = "all"
     top_k: int = Field(default=10, ge=1)
     log_model: bool = True
+    serialization: Literal["cloudpickle", "skops"] = "cloudpickle"
+    skops_trusted_types: list[str] = Field(default_factory=list)
     register_as: str | None = Field(default=None, min_length=1)
     promote_alias: str | None = Field(default=None, min_length=1)
     min_improvement: float = Field(default=0.0, ge=0.0)
@@ -45,6 +51,8 @@ class MlflowSettings(PluginSettings):
             raise ValueError("promote_alias needs register_as (an alias points at a registered version)")
         if self.register_as and not self.log_model:
             raise ValueError("register_as needs log_model = true (only a logged model can be registered)")
+        if self.skops_trusted_types and self.serialization != "skops":
+            raise ValueError('skops_trusted_types needs serialization = "skops"')
         return self
 
 

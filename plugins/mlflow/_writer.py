@@ -4,13 +4,19 @@ the refit model and its registry entries.
 It runs in the writer process (``_process``), one instance per trainhooks run. Each trial costs
 three requests whatever its length (create the child run, one batch of params/metrics/tags
 including the whole epoch history, end it).
+
+The refit model and each artifact of the parent run (trials.csv, config.toml, summary.json) are
+logged on their own: one that fails (a model skops refuses, an unreadable model file) is left out,
+the others are still logged, and the parent run is tagged with what is missing and why
+(:data:`MISSING_TAG`). A failure of the run's own writes (the server went away) still stops the
+run's later writes (``_process``).
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +26,13 @@ from . import _layout as layout
 from . import _registry as registry
 from ._client import log_batch, param_value
 from ._dataset import log_training_data
-from ._model import LoggedModel, log_refit_model
+from ._model import LoggedModel, ModelNotLogged, ModelNotSaved, log_refit_model
+from ._process import one_line
 from ._redact import redact
 from ._toml import dumps as toml_dumps
+
+MISSING_TAG = f"{layout.TAG_PREFIX}missing"
+"""Parent run tag listing what was not logged (``"model, summary.json"``); ``<tag>.<what>`` says why."""
 
 
 class RunTreeWriter:
@@ -40,6 +50,7 @@ class RunTreeWriter:
         self.parent_id: str | None = None
         self._children: dict[int, str] = {}  # trial id -> its child run
         self.user: str | None = None  # the run's principal: MLflow's User of the parent and trial runs
+        self.missing: dict[str, str] = {}  # what was not logged -> why (tagged on the parent at its end)
 
     def _clean(self, value: Any) -> Any:
         return redact(value, self.uri)
@@ -116,14 +127,30 @@ class RunTreeWriter:
         if error:
             tags.append(RunTag(f"{layout.TAG_PREFIX}error", error[:5000]))
         log_batch(self.client, self.parent_id, metrics=metrics, tags=tags)
-        with tempfile.TemporaryDirectory(prefix="trainhooks-mlflow-") as tmp:
-            folder = Path(tmp)
-            (folder / "trials.csv").write_text(self._clean(layout.trials_csv(records)), encoding="utf-8")
-            (folder / "config.toml").write_text(toml_dumps(config), encoding="utf-8")
-            if summary is not None:
-                (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-            self.client.log_artifacts(self.parent_id, str(folder))
+        artifacts: dict[str, Callable[[], str]] = {
+            "trials.csv": lambda: self._clean(layout.trials_csv(records)),
+            "config.toml": lambda: toml_dumps(config),
+        }
+        if summary is not None:
+            artifacts["summary.json"] = lambda: json.dumps(summary, indent=2, default=str)
+        for name, text in artifacts.items():
+            self._log_text(name, text)
+        if self.missing:
+            missing = [RunTag(MISSING_TAG, ", ".join(self.missing))]
+            missing += [RunTag(f"{MISSING_TAG}.{what}", why[:5000]) for what, why in self.missing.items()]
+            log_batch(self.client, self.parent_id, tags=missing)
         self.client.set_terminated(self.parent_id, status=status, end_time=ended_ms)
+
+    def _log_text(self, name: str, text: Callable[[], str]) -> None:
+        """Log one artifact of the parent run; a failure is recorded in :attr:`missing`, not raised."""
+        assert self.parent_id is not None
+        try:
+            with tempfile.TemporaryDirectory(prefix="trainhooks-mlflow-") as tmp:
+                path = Path(tmp) / name
+                path.write_text(text(), encoding="utf-8")
+                self.client.log_artifact(self.parent_id, str(path))
+        except Exception as exc:
+            self.missing[name] = self._clean(one_line(exc))
 
     # -- trials --------------------------------------------------------------------------------
 
@@ -173,9 +200,29 @@ class RunTreeWriter:
 
     # -- model and registry --------------------------------------------------------------------
 
-    def log_model(self, event: ModelFitted, test_metric: str) -> LoggedModel:
+    def log_model(
+        self,
+        event: ModelFitted,
+        test_metric: str,
+        serialization: str = "cloudpickle",
+        skops_trusted_types: Sequence[str] = (),
+    ) -> LoggedModel | ModelNotLogged:
+        """Log the refit model; if it cannot be, say why (and remember it for the parent's tags) instead of raising."""
         assert self.experiment_id is not None and self.parent_id is not None
-        return log_refit_model(self.client, self.experiment_id, self.parent_id, event, test_metric)
+        try:
+            return log_refit_model(
+                self.client,
+                self.experiment_id,
+                self.parent_id,
+                event,
+                test_metric,
+                serialization=serialization,
+                skops_trusted_types=skops_trusted_types,
+            )
+        except Exception as exc:
+            why = self._clean(str(exc) if isinstance(exc, ModelNotSaved) else one_line(exc))
+            self.missing["model"] = why
+            return ModelNotLogged(why)
 
     def register(self, name: str, logged: LoggedModel, tags: dict[str, str]) -> str:
         assert self.parent_id is not None
@@ -190,4 +237,4 @@ class RunTreeWriter:
         self.client.set_registered_model_alias(name, alias, version)
 
 
-__all__ = ["RunTreeWriter"]
+__all__ = ["MISSING_TAG", "RunTreeWriter"]

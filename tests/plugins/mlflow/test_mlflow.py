@@ -140,7 +140,6 @@ def test_failed_and_pruned_trials_are_marked(mlflow_store: Store) -> None:
         strategy="grid",
         n_trials=4,
         space=space,
-        settings={"log_model": False},
     )
     states = {row["trial_id"]: row["state"] for row in result.trials}
     (parent,) = mlflow_store.parents()
@@ -158,6 +157,9 @@ def test_failed_and_pruned_trials_are_marked(mlflow_store: Store) -> None:
             assert child.info.status == "FINISHED"
     assert {"failed", "pruned", "complete"} <= set(states.values())
     assert parent.data.metrics["n_failed"] == result.summary["n_failed"] > 0, parent.data.metrics
+    # the refit model of a custom estimator class (defined here) is logged too, with cloudpickle
+    assert mlflow_store.client.get_run(parent.info.run_id).outputs.model_outputs
+    assert "trainhooks.missing" not in parent.data.tags
 
 
 @pytest.mark.parametrize(("log_trials", "expected"), [("top_k", 2), ("none", 0)])
