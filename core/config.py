@@ -335,6 +335,18 @@ class PluginsConfig(BaseModel):
         return list(self.model_extra or {})
 
 
+class RunSettings(_Section):
+    """``[run]``: where a run keeps its files, and which interrupted run to continue (docs/durability.md)."""
+
+    dir: str = Field(default="trainhooks-runs", min_length=1)
+    """The root of the runs' directories: run ``<run_id>`` keeps its journal (and plugins their files)
+    in ``<dir>/<run_id>/``. A relative path is taken from the working directory."""
+    journal: bool = True
+    """Write the run journal (``<dir>/<run_id>/journal.jsonl``); without it a run cannot be resumed."""
+    resume: str | None = Field(default=None, min_length=1)
+    """The id of an interrupted run to continue (``tune --resume RUN_ID``); ``None`` starts a new run."""
+
+
 class RunConfig(_Section):
     """A whole run: what to train, on which data, how to search, and plugin settings."""
 
@@ -343,6 +355,7 @@ class RunConfig(_Section):
     model: ModelConfig
     search: SearchConfig = Field(default_factory=SearchConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    run: RunSettings = Field(default_factory=RunSettings)
 
     def to_plain(self) -> dict[str, Any]:
         """The configuration as a plain JSON-ready dict (what ``run-started`` carries)."""
@@ -357,6 +370,7 @@ class RunConfig(_Section):
         test_size: float | None,
         settings: Mapping[str, Any],
         plugins: Mapping[str, Any],
+        run: Mapping[str, Any] | None = None,
     ) -> RunConfig:
         """The config of a Python-API run, validated by the same rules as a config file.
 
@@ -376,6 +390,7 @@ class RunConfig(_Section):
             "model": dict(model),
             "search": dict(settings),
             "plugins": dict(plugins),
+            "run": dict(run or {}),
         }
         return parse_config(data, in_memory_data=True)
 
@@ -438,6 +453,7 @@ __all__ = [
     "ModelConfig",
     "PluginsConfig",
     "RunConfig",
+    "RunSettings",
     "SearchConfig",
     "StepConfig",
     "TransformerConfig",

@@ -337,13 +337,32 @@ class Dispatcher:
             if value is not None:
                 yield Answer(value, impl.plugin_name)
 
+    def collect_each(self, hook_name: str, kwargs_by_plugin: Mapping[str, Mapping[str, Any]]) -> None:
+        """Call a setup hook on each plugin named in ``kwargs_by_plugin``, with that plugin's own arguments.
+
+        Used to hand each plugin its own saved state (``trainhooks_load_state_dict``). Failures
+        follow the setup-hook policy of :meth:`collect`; a plugin's ``SettingsError`` is a config error.
+        """
+        for impl in self._implementations(hook_name):
+            kwargs = kwargs_by_plugin.get(impl.plugin_name)
+            if kwargs is None:
+                continue
+            try:
+                with settings_errors_as_config():
+                    self._call(impl, hook_name, kwargs)
+            except TrainhooksError:
+                raise
+            except Exception as exc:
+                self._failed(impl.plugin_name, hook_name, exc, allow_raise=True, setup=True)
+
 
 class EventStamper:
     """Creates the events of one run with its ``run_id``, a timestamp and increasing ``seq``."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, *, seq: int = 0) -> None:
+        """:param seq: the last ``seq`` the run already used (a resumed run continues after it)."""
         self.run_id = run_id
-        self._seq = 0
+        self._seq = seq
 
     def __call__(self, cls: type[Event], **fields: Any) -> Event:
         self._seq += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import secrets
 import shutil
 import tempfile
 import time
@@ -50,6 +51,7 @@ from .executors.common import is_worker_lost
 from .holdout import held_out_predictions
 from .provenance import describe_dataset, script_source
 from .results import RunResult, best_result, summarize, trial_row, with_links
+from .resume import RunJournal
 from .search_plan import SearchPlan
 from .space import SearchSpace, to_plain
 from .strategies import FixedStrategy
@@ -151,8 +153,20 @@ class Runner:
     def __init__(self, dispatcher: Dispatcher, spec: RunSpec, *, principal: str, plugin_names: list[str]) -> None:
         self.dispatcher = dispatcher
         self.spec = spec
-        self.run_id = uuid.uuid4().hex
-        self.stamp = EventStamper(self.run_id)
+        # the journal of the run to continue is read (and checked) here; nothing is written yet
+        self.journal = RunJournal.for_run(
+            spec.config.run,
+            kind=spec.kind,
+            plain_config=spec.config.to_plain(),
+            X=spec.dataset.X_train,
+            y=spec.dataset.y_train,
+        )
+        self.run_id = self.journal.run_id or uuid.uuid4().hex
+        self.stamp = EventStamper(self.run_id, seq=self.journal.last_seq)
+        random_state = spec.search.random_state
+        self.seed = self.journal.seed if self.journal.resuming else random_state
+        if self.seed is None:  # an unseeded search gets a drawn seed, journaled: a resume replays it exactly
+            self.seed = secrets.randbelow(2**31)
         self.context = _RunContext(
             self.run_id, spec.kind, principal, spec.experiment, dispatcher, self.stamp, plugin_names
         )
@@ -179,7 +193,7 @@ class Runner:
                 f"(available: {', '.join(sorted(factories))})"
             )
         with settings_errors_as_config():  # a strategy refusing the space: a config error like any other
-            return factory(spec.space, random_state=spec.search.random_state, n_trials=spec.n_trials)
+            return factory(spec.space, random_state=self.seed, n_trials=spec.n_trials)
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
         data = self.spec.dataset
@@ -206,8 +220,18 @@ class Runner:
     def run(self) -> RunResult:
         """Run to the end; returns the result or raises (after ``run-failed`` was sent)."""
         strategy, folds = self.prepare()
+        self.stamp = self.context.stamp = self.journal.open(
+            run_id=self.run_id,
+            kind=self.spec.kind,
+            plain_config=self._plain_config,
+            seed=self.seed,
+            X=self.spec.dataset.X_train,
+            y=self.spec.dataset.y_train,
+            stamp=self.stamp,
+            dispatcher=self.dispatcher,
+        )
         self.dispatcher.bind(self.stamp)
-        self._started = time.perf_counter()
+        self._started = time.perf_counter() - self.journal.prior_wall_s
         finished = False
         try:
             self.emit(
@@ -234,6 +258,7 @@ class Runner:
             raise
         finally:
             self.dispatcher.bind(None)
+            self.journal.close()
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -260,12 +285,12 @@ class Runner:
         that is lost again, or a trial that raised, is not retried.
         """
         spec = self.spec
-        executor: Executor = make_executor(
-            spec.search.executor, n_jobs=spec.search.n_jobs, dask_address=spec.search.dask_address
+        executor: Executor = self.journal.executor(  # on resume, journaled trials are not run again
+            make_executor(spec.search.executor, n_jobs=spec.search.n_jobs, dask_address=spec.search.dask_address)
         )
         blas = spec.search.blas_threads or default_blas_threads(executor.slots)
         deadline = self._started + spec.search.timeout_s if spec.search.timeout_s else math.inf
-        plan = SearchPlan(strategy, n_trials=spec.n_trials, slots=executor.slots)
+        plan = SearchPlan(self.journal.strategy(strategy), n_trials=spec.n_trials, slots=executor.slots)
         in_flight: dict[int, dict[str, Any]] = {}
         retries: set[int] = set()
         stopping = False
@@ -277,7 +302,9 @@ class Runner:
             self._planned_epochs[trial_id] = planned_epochs(
                 build_estimator(spec.estimator, params), spec.search.max_epochs
             )
-            self.emit(TrialStarted, trial_id=trial_id, params=params)
+            self.journal.check_ask(trial_id, params)
+            if not self.journal.replays(trial_id):  # a replayed trial's events were sent before the crash
+                self.emit(TrialStarted, trial_id=trial_id, params=params)
             in_flight[trial_id] = params
             executor.submit(
                 TrialTask(
@@ -309,15 +336,19 @@ class Runner:
                         self._trial_ended(TrialResult(trial_id, in_flight[trial_id], "failed", error="interrupted"))
                     raise
                 params = in_flight.pop(result.trial_id)
-                stop = self._trial_ended(result)
+                replayed = self.journal.replays(result.trial_id)
+                stop = self._trial_ended(result)  # replayed: the stop the journal recorded after it
+                stopped: tuple[str, str] | None = None
                 if not stopping and stop is not None:
+                    stopped = (stop.value.reason, stop.plugin)
+                elif not stopping and not replayed and time.perf_counter() >= deadline:
+                    stopped = ("timeout", "core")
+                if stopped is not None:
                     stopping = True
-                    self.stop_reason = stop.value.reason
-                    self.emit(SearchStopped, reason=stop.value.reason, by=stop.plugin)
-                elif not stopping and time.perf_counter() >= deadline:
-                    stopping = True
-                    self.stop_reason = "timeout"
-                    self.emit(SearchStopped, reason="timeout", by="core")
+                    self.stop_reason = stopped[0]
+                    if not replayed:
+                        self.emit(SearchStopped, reason=stopped[0], by=stopped[1])
+                self.journal.trial_boundary(result, stopped, self.dispatcher)
                 if is_worker_lost(result) and result.trial_id not in retries and not stopping:
                     retry_id = start(params)
                     retries.add(retry_id)
@@ -331,6 +362,8 @@ class Runner:
 
     def _trial_ended(self, result: TrialResult) -> Any:
         self.results.append(result)
+        if self.journal.replays(result.trial_id):  # its events were sent before the run stopped
+            return self.journal.replayed_stop(result.trial_id)
         event = self.emit(
             TrialEnded,
             trial_id=result.trial_id,
@@ -403,7 +436,7 @@ class Runner:
             stop_reason=self.stop_reason,
             wall_time_s=time.perf_counter() - self._started,
             test_score=test_score,
-            notes=self.context.notes,
+            notes=[*self.context.notes, *self.journal.notes()],
             links=self.context.links,
         )
         self.emit(RunEnded, summary=summary)

@@ -132,6 +132,8 @@ class Session:
         tracking_uri: str | None = None,
         test_size: float | None = None,
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
+        run: Mapping[str, Any] | None = None,
+        resume: str | None = None,
         **settings: Any,
     ) -> RunResult:
         """Search ``space`` for the best parameters of ``estimator`` by cross-validation.
@@ -146,10 +148,15 @@ class Session:
         tables). ``experiment`` and ``tracking_uri`` are the ``[experiment]`` table. With
         ``test_size``, that share of the rows is held out and the refit best model scored on it.
         If every trial fails, :class:`trainhooks.AllTrialsFailed` is raised; its ``result`` holds
-        the run (trials, errors, summary).
+        the run (trials, errors, summary). ``run`` is the ``[run]`` table (``dir``, ``journal``).
+        ``resume`` continues the interrupted run with that id from its journal, given the same
+        estimator, space, data and settings (docs/durability.md); it is ``run["resume"]``.
         """
         experiment_table = {"name": experiment, "tracking_uri": tracking_uri}
-        config = self._api_config(estimator, experiment_table, test_size, {**settings, "space": space}, plugin_config)
+        run_table = {**(run or {}), **({"resume": resume} if resume is not None else {})}
+        config = self._api_config(
+            estimator, experiment_table, test_size, {**settings, "space": space}, plugin_config, run_table
+        )
         if config.search.space is None:
             raise ConfigError("search.space: required for tune (name at least one parameter)")
         return self.execute(build_spec("tune", config, estimator, X, y))
@@ -185,6 +192,7 @@ class Session:
         test_size: float | None,
         settings: Mapping[str, Any],
         plugin_config: Mapping[str, Mapping[str, Any]] | None,
+        run: Mapping[str, Any] | None = None,
     ) -> RunConfig:
         config = RunConfig.from_api(
             model=describe_model(estimator),
@@ -192,6 +200,7 @@ class Session:
             test_size=test_size,
             settings=settings,
             plugins={**self.plugin_settings, **(plugin_config or {})},
+            run=run,
         )
         self.check_plugin_tables(config)
         return config

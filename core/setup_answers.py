@@ -8,6 +8,7 @@ plugin and applies ``[plugins] on_error`` (core/dispatch.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,6 +57,16 @@ def _commands(value: Any) -> str | None:
     return None
 
 
+def _json_state(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"returned {_type_name(value)}, not a dict (a JSON-ready state)"
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        return f"returned a state that is not JSON-ready ({exc})"
+    return None
+
+
 def _model(value: Any) -> str | None:
     return None if callable(getattr(value, "predict", None)) else f"returned {_type_name(value)}, which has no predict"
 
@@ -64,6 +75,7 @@ ANSWER_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "trainhooks_register_strategies": _mapping_of("strategy name -> factory", _factory),
     "trainhooks_register_estimators": _mapping_of("estimator name -> class", _estimator_class),
     "trainhooks_cli_commands": _commands,
+    "trainhooks_state_dict": _json_state,
     "trainhooks_load_model": _model,
 }
 """Setup hook name -> ``problem(answer)``, ``None`` when the (non-``None``) answer is usable."""

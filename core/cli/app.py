@@ -103,6 +103,17 @@ def plugins_command(as_json: bool, no_plugin: Sequence[str], strict_plugins: boo
         output.print_plugins(session.plugin_report)
 
 
+def _resume_option(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``tune --resume RUN_ID`` (a train run is one trial: nothing to continue)."""
+    if kind != "tune":
+        return lambda func: func
+    return click.option(
+        "--resume",
+        metavar="RUN_ID",
+        help="Continue the interrupted run RUN_ID from its journal (same CONFIG; see docs/durability.md).",
+    )
+
+
 def _run_command(kind: str) -> click.Command:
     @click.argument("config", type=click.Path(path_type=Path))
     @click.option("--json", "as_json", is_flag=True, help="Print {run_id, summary, trials} as JSON.")
@@ -124,6 +135,7 @@ def _run_command(kind: str) -> click.Command:
         help="Write the refit best model to PATH (joblib; load it with `trainhooks predict PATH DATA`).",
     )
     @_plugin_options
+    @_resume_option(kind)
     def command(
         config: Path,
         as_json: bool,
@@ -135,8 +147,11 @@ def _run_command(kind: str) -> click.Command:
         save_model: Path | None,
         no_plugin: Sequence[str],
         strict_plugins: bool,
+        resume: str | None = None,
     ) -> None:
         overrides = parse_assignments(assignments)
+        if resume is not None:
+            overrides["run.resume"] = resume
         if n_trials is not None:
             overrides["search.n_trials"] = n_trials
         if seed is not None:

@@ -1,7 +1,7 @@
 """Hook specifications, one module per domain; :data:`SPEC_MODULES` lists them all."""
 
-from . import decisions, lifecycle, setup
+from . import decisions, lifecycle, setup, state
 
-SPEC_MODULES = (lifecycle, decisions, setup)
+SPEC_MODULES = (lifecycle, decisions, setup, state)
 
-__all__ = ["SPEC_MODULES", "decisions", "lifecycle", "setup"]
+__all__ = ["SPEC_MODULES", "decisions", "lifecycle", "setup", "state"]

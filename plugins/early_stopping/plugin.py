@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trainhooks import ConfigError
-from trainhooks.hooks import EpochEnded, RunContext, StopDecision, TrialEnded, TrialStarted, hookimpl
+from trainhooks.hooks import EpochEnded, RunContext, StopDecision, TrialEnded, TrialStarted, hookimpl, thaw
 
 from ._monitor import TrialMonitor
 from ._pruners import FinishedTrial, Histories, Pruner, make_pruner
@@ -161,12 +161,26 @@ class EarlyStoppingPlugin:
         The state is applied when the next run configures the plugin (a run starts from a clean
         state otherwise); it must come from the same ``monitor`` and ``mode``.
         """
+        self._check_state(state)
+        self._pending_state = dict(state)
+
+    def _check_state(self, state: Mapping[str, Any]) -> None:
         if state.get("state_key") != self.state_key or state.get("version") != STATE_VERSION:
             raise ValueError(
                 f"not an {self.state_key} state "
                 f"(state_key={state.get('state_key')!r}, version={state.get('version')!r})"
             )
-        self._pending_state = dict(state)
+
+    @hookimpl
+    def trainhooks_state_dict(self) -> dict[str, Any] | None:
+        """The run journal keeps :meth:`state_dict` at every trial boundary (nothing without settings)."""
+        return self.state_dict() if self.settings is not None else None
+
+    @hookimpl
+    def trainhooks_load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """A resumed run (configured already) continues from the journaled :meth:`state_dict`."""
+        self._check_state(state)
+        self._restore(thaw(state))
 
     def _restore(self, state: dict[str, Any]) -> None:
         settings = self.settings

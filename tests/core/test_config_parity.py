@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import SGDClassifier
 
 import trainhooks
-from trainhooks.config import DataConfig, ExperimentConfig, PluginsConfig, SearchConfig, load_config
+from trainhooks.config import DataConfig, ExperimentConfig, PluginsConfig, RunSettings, SearchConfig, load_config
 from trainhooks.hooks import RunStarted, SettingsError, hookimpl
 from trainhooks.plugin_loader import BUILTIN_PLUGINS
 from trainhooks.testing import EventRecorder, make_session
@@ -43,6 +43,9 @@ EXPERIMENT = {"name": "parity", "tracking_uri": "sqlite:///parity.db"}
 PLUGINS = {"disable": sorted(BUILTIN_PLUGINS), "on_error": "raise", "max_failures": 5, "hook_timeout_s": 42.5}
 """Every built-in blocked: the capturing plugin is the only one that sees the run."""
 DATA = {"test_size": 0.25, "random_state": 11}
+RUN = {"dir": "parity-runs", "journal": False}
+"""``resume`` is left out: the run to continue is looked for before plugins are configured
+(tests/core/test_resume.py)."""
 MODEL_PARAMS = {"loss": "log_loss", "random_state": 0}
 
 
@@ -64,6 +67,7 @@ def test_the_example_names_every_setting_of_each_table() -> None:
     assert set(EVERY_SEARCH_SETTING) == set(SearchConfig.model_fields)
     assert set(EXPERIMENT) == set(ExperimentConfig.model_fields)
     assert set(PLUGINS) == set(PluginsConfig.model_fields)
+    assert set(RUN) | {"resume"} == set(RunSettings.model_fields)
     assert set(DATA) | {"dataset", "path", "target"} == set(DataConfig.model_fields)
 
 
@@ -75,6 +79,7 @@ def _from_toml(tmp_path: Path) -> dict[str, Any]:
         "model": {"estimator": "sklearn.linear_model.SGDClassifier", "params": MODEL_PARAMS},
         "search": EVERY_SEARCH_SETTING,
         "plugins": {**PLUGINS, "capture": {"level": 2}},
+        "run": RUN,
     }
     path.write_text(tomli_w.dumps(document), encoding="utf-8")
     config = load_config(path)
@@ -116,6 +121,7 @@ def _from_python() -> dict[str, Any]:
             tracking_uri=EXPERIMENT["tracking_uri"],
             test_size=DATA["test_size"],
             plugin_config={"capture": {"level": 2}},
+            run=RUN,
             **search,
         )
     assert capture.config is not None
