@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sklearn.base import BaseEstimator, clone
+from sklearn.pipeline import Pipeline
 
 from .errors import ConfigError
 
@@ -71,22 +73,46 @@ ITERATION_PARAMS = ("n_estimators", "max_iter")
 """Parameters that ``warm_start`` estimators grow epoch by epoch, in order of preference."""
 
 
+def final_step(est: BaseEstimator) -> tuple[str, BaseEstimator | None]:
+    """The estimator that learns inside ``est`` and the prefix of its parameter names.
+
+    ``est`` itself (prefix ``""``) unless it is a :class:`~sklearn.pipeline.Pipeline`: then its last
+    step, through nested pipelines (``("clf__", SGDClassifier())``), or ``None`` for a pipeline
+    ending in ``"passthrough"``.
+    """
+    prefix = ""
+    while isinstance(est, Pipeline):
+        name, last = est.steps[-1]
+        if last is None or (isinstance(last, str) and last == "passthrough"):
+            return prefix, None
+        prefix, est = f"{prefix}{name}__", last
+    return prefix, est
+
+
 def epoch_mode(est: BaseEstimator) -> tuple[str, str | None]:
-    """How ``est`` trains per epoch: ("partial_fit", None), ("warm_start", param) or ("fit", None)."""
-    if hasattr(est, "partial_fit"):
+    """How ``est`` trains per epoch: ("partial_fit", None), ("warm_start", param) or ("fit", None).
+
+    A Pipeline trains the way its final step does (``param`` then carries the step prefix, e.g.
+    ``"clf__max_iter"``); its other steps are preprocessing, fitted once (see ``EpochTrainer``).
+    """
+    prefix, learner = final_step(est)
+    if learner is None:
+        return "fit", None
+    if hasattr(learner, "partial_fit"):
         return "partial_fit", None
-    params = est.get_params(deep=False)
+    params = learner.get_params(deep=False)
     if "warm_start" in params:
         for name in ITERATION_PARAMS:
             if isinstance(params.get(name), int):
-                return "warm_start", name
+                return "warm_start", f"{prefix}{name}"
     return "fit", None
 
 
 def planned_epochs(est: BaseEstimator, max_epochs: int) -> int:
     """How many epochs ``est`` trains: ``max_epochs`` passes of ``partial_fit``; for ``warm_start``
     estimators at most one per unit of their own iteration parameter (``n_estimators = 4`` gives 4
-    epochs even with ``max_epochs = 10``); 1 for an estimator without epochs.
+    epochs even with ``max_epochs = 10``); 1 for an estimator without epochs. A Pipeline has the
+    epochs of its final step.
 
     The core decides this once and tells plugins (``epoch-ended.planned_epochs``/``is_last``).
     """
@@ -98,4 +124,37 @@ def planned_epochs(est: BaseEstimator, max_epochs: int) -> int:
     return 1
 
 
-__all__ = ["ITERATION_PARAMS", "build_estimator", "epoch_mode", "estimator_name", "planned_epochs", "resolve_estimator"]
+@dataclass(frozen=True)
+class ReportPlan:
+    """What a trial's ``epoch-ended`` reports count (``unit``) and how many it plans (``planned``).
+
+    A trial with several epochs reports once per epoch over all folds in lockstep (``"epoch"``);
+    a one-epoch trial reports after each fold with the running mean so far (``"fold"``), so
+    pruners can judge it before its last fold.
+    """
+
+    unit: str  # "epoch" or "fold"
+    planned: int  # epochs, or folds
+
+    def is_last(self, step: int) -> bool:
+        """Whether report number ``step`` is the trial's last planned one."""
+        return step >= self.planned
+
+
+def report_plan(est: BaseEstimator, max_epochs: int, n_folds: int) -> ReportPlan:
+    """The :class:`ReportPlan` of a trial of ``est``; the one place that decides report units."""
+    epochs = planned_epochs(est, max_epochs)
+    return ReportPlan("epoch", epochs) if epochs > 1 else ReportPlan("fold", n_folds)
+
+
+__all__ = [
+    "ITERATION_PARAMS",
+    "ReportPlan",
+    "build_estimator",
+    "epoch_mode",
+    "estimator_name",
+    "final_step",
+    "planned_epochs",
+    "report_plan",
+    "resolve_estimator",
+]

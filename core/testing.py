@@ -98,9 +98,11 @@ def check_event_order(events: list[Event]) -> None:
     """Assert the order DESIGN section 2 promises for one run's events.
 
     ``run-started`` first; per trial ``trial-started``, its ``epoch-ended`` events in increasing
-    epoch order (1, 2, ...; with ``eval_every = k`` only every k-th and the last epoch), none past
-    the epochs the trial trained, exactly one ``trial-ended``; ``run-ended`` or ``run-failed`` last, exactly once;
-    one ``run_id`` and strictly increasing ``seq``.
+    order, exactly one ``trial-ended``; ``run-ended`` or ``run-failed`` last, exactly once; one
+    ``run_id`` and strictly increasing ``seq``. A trial's reports all have one ``unit``: per epoch
+    (1, 2, ...; with ``eval_every = k`` only every k-th and the last epoch), none past the epochs the
+    trial trained; or per fold (1, 2, ... without gaps, none past ``planned_epochs``, the number of
+    folds), and then the trial trained one epoch and a complete one has a score for every fold.
     """
     assert events, "no events"
     names = [e.name for e in events]
@@ -113,7 +115,7 @@ def check_event_order(events: list[Event]) -> None:
     assert all(a < b for a, b in itertools.pairwise(seqs)), "seq is not strictly increasing"
     started: set[int] = set()
     ended: set[int] = set()
-    last_epoch: dict[int, int] = {}
+    last: dict[int, Event] = {}  # each trial's latest epoch-ended
     for event in events:
         trial_id = getattr(event, "trial_id", None)
         if event.name == "trial-started":
@@ -121,13 +123,43 @@ def check_event_order(events: list[Event]) -> None:
             started.add(trial_id)
         elif event.name == "epoch-ended":
             assert trial_id in started and trial_id not in ended, f"epoch of trial {trial_id} outside the trial"
-            assert event.epoch > last_epoch.get(trial_id, 0), f"trial {trial_id}: epoch {event.epoch} out of order"
-            last_epoch[trial_id] = event.epoch
+            _check_report(last.get(trial_id), event)
+            last[trial_id] = event
         elif event.name == "trial-ended":
             assert trial_id in started and trial_id not in ended, f"trial {trial_id} ended twice or never started"
-            assert last_epoch.get(trial_id, 0) <= event.epochs, f"trial {trial_id}: epoch reported past its end"
+            _check_trial_end(last.get(trial_id), event)
             ended.add(trial_id)
     assert started == ended, f"trials without trial-ended: {sorted(started - ended)}"
+
+
+def _check_report(previous: Any, event: Any) -> None:
+    """One trial's ``epoch-ended`` after its ``previous`` one (or its first)."""
+    trial_id, unit = event.trial_id, getattr(event, "unit", "epoch")
+    assert unit in ("epoch", "fold"), f"trial {trial_id}: unknown unit {unit!r}"
+    if previous is not None:
+        assert previous.unit == unit, f"trial {trial_id}: reports in {previous.unit!r} and {unit!r}"
+    step = previous.epoch if previous is not None else 0
+    assert event.epoch > step, f"trial {trial_id}: epoch {event.epoch} out of order"
+    assert event.is_last == (event.epoch == event.planned_epochs), f"trial {trial_id}: is_last at {event.epoch}"
+    if unit == "fold":
+        assert event.epoch == step + 1, f"trial {trial_id}: fold {event.epoch} after fold {step}"
+        assert event.epoch <= event.planned_epochs, f"trial {trial_id}: fold {event.epoch} past the folds"
+        assert len(event.metrics["fold_scores"]) == event.epoch, f"trial {trial_id}: fold scores at fold {step}"
+
+
+def _check_trial_end(last: Any, event: Any) -> None:
+    """A ``trial-ended`` against its trial's latest ``epoch-ended`` (``None`` if none came)."""
+    trial_id = event.trial_id
+    if last is None:
+        return
+    if last.unit == "epoch":
+        assert last.epoch <= event.epochs, f"trial {trial_id}: epoch reported past its end"
+        return
+    assert event.epochs <= 1, f"trial {trial_id}: reported per fold but trained {event.epochs} epochs"
+    if event.state == "complete":
+        assert last.is_last, f"trial {trial_id}: complete after fold {last.epoch} of {last.planned_epochs}"
+    if event.state != "failed":
+        assert len(event.fold_scores) <= last.epoch, f"trial {trial_id}: more fold scores than folds trained"
 
 
 def make_session(recorder: EventRecorder, *plugins: object, builtins: Iterable[str] = (), **session_kwargs: Any) -> Any:

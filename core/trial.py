@@ -16,19 +16,20 @@ import time
 import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 import sklearn
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from threadpoolctl import threadpool_limits
 
 from trainhooks.hooks import StopDecision
 
-from .estimators import build_estimator, epoch_mode, planned_epochs
+from .epoch_trainer import EpochTrainer, classes_for
+from .estimators import build_estimator, report_plan
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -80,40 +81,6 @@ def _rows(data: Any, index: np.ndarray) -> Any:
     return data.iloc[index] if hasattr(data, "iloc") else data[index]
 
 
-class EpochTrainer:
-    """Advances one estimator by one epoch, the way its API allows (DESIGN section 6)."""
-
-    def __init__(self, est: BaseEstimator, max_epochs: int, classes: np.ndarray | None) -> None:
-        self.est = est
-        self.mode, self.param = epoch_mode(est)
-        self.classes = classes
-        self.n_epochs = planned_epochs(est, max_epochs)
-        if self.mode == "warm_start":
-            self.total = int(est.get_params()[self.param])
-            # boosting and forests add to what they have; solvers like LogisticRegression restart
-            # the count on each call from the previous solution
-            self.cumulative = self.param == "n_estimators" or "GradientBoosting" in type(est).__name__
-            est.set_params(warm_start=True)
-
-    def step(self, epoch: int, X: Any, y: Any) -> None:
-        if self.mode == "partial_fit":
-            if self.classes is not None:
-                self.est.partial_fit(X, y, classes=self.classes)
-            else:
-                self.est.partial_fit(X, y)
-        elif self.mode == "warm_start":
-            done = math.ceil(self.total * epoch / self.n_epochs)
-            before = math.ceil(self.total * (epoch - 1) / self.n_epochs)
-            self.est.set_params(**{self.param: done if self.cumulative else max(1, done - before)})
-            self.est.fit(X, y)
-        else:
-            self.est.fit(X, y)
-
-
-def _classes_for(est: BaseEstimator, y: Any) -> np.ndarray | None:
-    return np.unique(np.asarray(y)) if is_classifier(est) and hasattr(est, "partial_fit") else None
-
-
 def run_trial(task: TrialTask, channel: EpochChannel) -> TrialResult:
     """Train and score one parameter set over all folds, epoch by epoch, in lockstep."""
     started = time.perf_counter()
@@ -144,47 +111,102 @@ def _validated_once() -> AbstractContextManager[None]:
 
 def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) -> None:
     splits = [(_rows(task.X, tr), _rows(task.y, tr), _rows(task.X, va), _rows(task.y, va)) for tr, va in task.folds]
-    estimators = [build_estimator(task.estimator, task.params) for _ in splits]
-    scorer = check_scoring(estimators[0], scoring=task.scoring)
-    classes = _classes_for(estimators[0], task.y)
-    trainers = [EpochTrainer(est, task.max_epochs, classes) for est in estimators]
+    first = build_estimator(task.estimator, task.params)
+    scorer = check_scoring(first, scoring=task.scoring)
+    classes = classes_for(first, task.y)
+    if report_plan(first, task.max_epochs, len(splits)).unit == "fold":
+        _train_per_fold(task, channel, result, splits, scorer, classes)
+        return
+    estimators = [first, *(build_estimator(task.estimator, task.params) for _ in splits[1:])]
+    trainers = [
+        EpochTrainer(est, task.max_epochs, X_tr, y_tr, classes)
+        for est, (X_tr, y_tr, _, _) in zip(estimators, splits, strict=True)
+    ]
+    views: list[tuple[BaseEstimator, Any]] = []  # what each fold scores: transformed once, after epoch 1
     n_epochs = trainers[0].n_epochs
     for epoch in range(1, n_epochs + 1):
         tick = time.perf_counter()
         with _validated_once() if epoch > 1 else nullcontext():
-            for trainer, (X_tr, y_tr, _, _) in zip(trainers, splits, strict=True):
-                trainer.step(epoch, X_tr, y_tr)
+            for trainer in trainers:
+                trainer.step(epoch)
         result.fit_time_s += time.perf_counter() - tick
         result.epochs = epoch
         if epoch % task.eval_every and epoch < n_epochs:
             continue
+        if not views:
+            views = [t.scoring_view(X_va) for t, (_, _, X_va, _) in zip(trainers, splits, strict=True)]
         with _validated_once():
             fold_scores = [
-                float(scorer(t.est, X_va, y_va)) for t, (_, _, X_va, y_va) in zip(trainers, splits, strict=True)
+                float(scorer(est, X_va, y_va)) for (est, X_va), (_, _, _, y_va) in zip(views, splits, strict=True)
             ]
-        finite = all(math.isfinite(s) for s in fold_scores)
-        with np.errstate(invalid="ignore"):
-            metrics = {
-                "score": float(np.mean(fold_scores)),
-                "score_std": float(np.std(fold_scores)),
-                "fold_scores": fold_scores,
-            }
+        metrics = _fold_metrics(fold_scores)
         result.history[epoch] = metrics
-        if finite:
-            _use_epoch(result, epoch)
-        decision = channel.report(task.trial_id, epoch, metrics)
-        if not finite:
-            _end_non_finite(result, epoch, fold_scores, decision)
+        if _applied(result, epoch, metrics, channel.report(task.trial_id, epoch, metrics), where=f"at epoch {epoch}"):
             return
+
+
+def _train_per_fold(
+    task: TrialTask, channel: EpochChannel, result: TrialResult, splits: list[Any], scorer: Any, classes: Any
+) -> None:
+    """Train a one-epoch trial fold after fold, reporting the running mean after each fold.
+
+    Report *k* (``unit = "fold"``) carries the mean, spread and scores of folds 1..k, so a pruner
+    can stop a poor trial before its last fold. A stop decision before the last fold ends the trial
+    "pruned" whatever it asked (a mean over some folds is not a finished trial's score), and
+    ``use_epoch`` means nothing here: the trial has one epoch.
+    """
+    fold_scores: list[float] = []
+    for fold, (X_tr, y_tr, X_va, y_va) in enumerate(splits, start=1):
+        trainer = EpochTrainer(build_estimator(task.estimator, task.params), task.max_epochs, X_tr, y_tr, classes)
+        tick = time.perf_counter()
+        trainer.step(1)
+        result.fit_time_s += time.perf_counter() - tick
+        result.epochs = 1
+        est, X_view = trainer.scoring_view(X_va)
+        with _validated_once():
+            fold_scores.append(float(scorer(est, X_view, y_va)))
+        metrics = _fold_metrics(fold_scores)
+        result.history[1] = metrics  # the trial's one epoch, over the folds done
+        decision = channel.report(task.trial_id, fold, metrics)
         if decision is not None:
-            result.stop_reason = decision.reason
-            result.state = "pruned" if decision.prune else "complete"
-            if decision.use_epoch in result.history:
-                _use_epoch(result, decision.use_epoch)
+            decision = replace(decision, prune=decision.prune or fold < len(splits), use_epoch=None)
+        if _applied(result, 1, metrics, decision, where=f"after fold {fold}"):
             return
 
 
-def _end_non_finite(result: TrialResult, epoch: int, fold_scores: list[float], decision: StopDecision | None) -> None:
+def _fold_metrics(fold_scores: list[float]) -> dict[str, Any]:
+    """The metrics of one report: mean, population spread and the scores themselves."""
+    with np.errstate(invalid="ignore"):
+        return {
+            "score": float(np.mean(fold_scores)),
+            "score_std": float(np.std(fold_scores)),
+            "fold_scores": list(fold_scores),
+        }
+
+
+def _applied(
+    result: TrialResult, epoch: int, metrics: dict[str, Any], decision: StopDecision | None, *, where: str
+) -> bool:
+    """Take a reported epoch's metrics and the answer to its report; True when the trial ends here.
+
+    A non-finite score ends the trial (failed, unless the decision prunes it or restores an earlier,
+    finite epoch); a stop decision ends it "pruned" or "complete", at ``use_epoch`` if it names a
+    scored epoch.
+    """
+    if not all(math.isfinite(s) for s in metrics["fold_scores"]):
+        _end_non_finite(result, epoch, decision, where)
+        return True
+    _use_epoch(result, epoch)
+    if decision is None:
+        return False
+    result.stop_reason = decision.reason
+    result.state = "pruned" if decision.prune else "complete"
+    if decision.use_epoch in result.history:
+        _use_epoch(result, decision.use_epoch)
+    return True
+
+
+def _end_non_finite(result: TrialResult, epoch: int, decision: StopDecision | None, where: str) -> None:
     """End a trial whose score is not finite at ``epoch``.
 
     It fails, unless a plugin's decision restores an earlier epoch (``use_epoch``: the trial is then
@@ -199,7 +221,7 @@ def _end_non_finite(result: TrialResult, epoch: int, fold_scores: list[float], d
         result.state, result.stop_reason = "pruned", decision.reason
     else:
         result.state = "failed"
-        result.error = f"score is not finite at epoch {epoch}: {fold_scores}"
+        result.error = f"score is not finite {where}: {list(result.history[epoch]['fold_scores'])}"
 
 
 def _use_epoch(result: TrialResult, epoch: int) -> None:
@@ -212,13 +234,17 @@ def _use_epoch(result: TrialResult, epoch: int) -> None:
 def fit_for_epochs(
     estimator: Any, params: dict[str, Any], X: Any, y: Any, epochs: int, max_epochs: int
 ) -> BaseEstimator:
-    """Fit a fresh estimator on all of ``X, y`` for ``epochs`` epochs (the refit of the best trial)."""
+    """Fit a fresh estimator on all of ``X, y`` for ``epochs`` epochs (the refit of the best trial).
+
+    A Pipeline is trained as in its trials (preprocessing fitted once, the final step per epoch)
+    and comes back fitted as a whole.
+    """
     est = build_estimator(estimator, params)
-    trainer = EpochTrainer(est, max_epochs, _classes_for(est, y))
+    trainer = EpochTrainer(est, max_epochs, X, y, classes_for(est, y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for epoch in range(1, min(max(1, epochs), trainer.n_epochs) + 1):
-            trainer.step(epoch, X, y)
+            trainer.step(epoch)
     return est
 
 

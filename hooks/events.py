@@ -93,8 +93,6 @@ class RunStarted(Event):
     - ``search``: strategy, budget, cross-validation, scoring, executor, epochs and the ``space``.
     - ``plugins``: blocking and the error policy, plus each plugin's own table
       (``config["plugins"].get("<plugin name>", {})``).
-    - ``run``: where the run keeps its files (``dir``, ``journal``) and ``resume``: the id of the
-      interrupted run this one continues under the same ``run_id``, else ``None`` (docs/durability.md).
     """
     source: str | None = None
     """Where the run was described: the config file's path (``trainhooks tune CONFIG``), or the
@@ -128,31 +126,42 @@ class TrialStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class EpochEnded(Event):
-    """All folds of a trial finished one epoch; ``metrics`` has ``score``, ``score_std``, ``fold_scores``.
+    """A trial reports progress: all folds finished an epoch, or (``unit = "fold"``) one more fold.
 
-    ``planned_epochs`` is how many epochs the core will train this trial unless a plugin stops it
-    (decided from ``search.max_epochs`` and the estimator's own ``n_estimators``/``max_iter``; 1 for
-    an estimator without epochs), and ``is_last`` says this is that final epoch: plugins read both
-    here instead of re-deriving them from the configuration.
+    A trial with several epochs reports once per epoch, its folds trained in lockstep
+    (``unit = "epoch"``). A trial with one epoch (an estimator without ``partial_fit`` or
+    ``warm_start``, a Pipeline whose final step has neither, or ``search.max_epochs = 1``) reports
+    after each fold instead (``unit = "fold"``): ``epoch`` counts the folds done, ``planned_epochs``
+    is the number of folds and ``metrics`` holds the running mean over the folds done, so pruners
+    that judge "steps" work on both units unchanged. ``planned_epochs`` and ``is_last`` are decided
+    by the core: plugins read them here instead of re-deriving them from the configuration.
     """
 
     name: ClassVar[str] = "epoch-ended"
     trial_id: int
-    """The trial this epoch belongs to (its ``trial-started`` came first)."""
+    """The trial this report belongs to (its ``trial-started`` came first)."""
     epoch: int
-    """1-based number of epochs trained so far. With ``search.eval_every = k`` only every k-th
-    epoch and the last one are scored and sent, so numbers may skip."""
+    """1-based step: with ``unit = "epoch"`` the epochs trained so far (with ``search.eval_every = k``
+    only every k-th epoch and the last one are scored and sent, so numbers may skip); with
+    ``unit = "fold"`` the folds trained and scored so far (1, 2, ... without gaps)."""
     metrics: dict[str, Any]
-    """Validation scores after this epoch, over the cross-validation folds (greater is better,
-    as with scikit-learn scorers), by key:
+    """Validation scores at this step (greater is better, as with scikit-learn scorers), by key:
 
     - ``score``: mean of ``fold_scores`` (may be NaN or infinite when a fold diverged).
     - ``score_std``: their population standard deviation.
-    - ``fold_scores``: one score per fold, in fold order (a tuple)."""
+    - ``fold_scores``: one score per fold, in fold order (a tuple): every fold with
+      ``unit = "epoch"``, the ``epoch`` folds done so far with ``unit = "fold"`` (so ``score`` is
+      their running mean)."""
     planned_epochs: int
-    """How many epochs the core will train this trial unless a plugin stops it."""
+    """How many steps the core will report for this trial unless a plugin stops it: its epochs
+    (decided from ``search.max_epochs`` and the estimator's own ``n_estimators``/``max_iter``), or
+    its number of folds with ``unit = "fold"``."""
     is_last: bool
-    """``True`` for the trial's final planned epoch (``epoch == planned_epochs``)."""
+    """``True`` for the trial's final planned step (``epoch == planned_epochs``)."""
+    unit: str = "epoch"
+    """What ``epoch`` counts: ``"epoch"`` (all folds trained one more epoch) or ``"fold"`` (a
+    one-epoch trial finished one more fold). A stop decision on a ``"fold"`` report before the
+    last fold ends the trial "pruned" whatever it asks, and its ``use_epoch`` is ignored."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,9 +182,12 @@ class TrialEnded(Event):
     score_std: float | None
     """Standard deviation over folds that goes with ``score``; ``None`` when the trial failed."""
     fold_scores: tuple[float, ...]
-    """Per-fold validation scores that go with ``score`` (empty when the trial failed early)."""
+    """Per-fold validation scores that go with ``score`` (empty when the trial failed early). A
+    one-epoch trial pruned after some of its folds (``unit = "fold"`` reports) has the scores of
+    the folds it trained, and ``score`` is their mean."""
     epochs: int
-    """How many epochs the trial actually trained (its last ``epoch-ended`` epoch, or fewer if it failed)."""
+    """How many epochs the trial actually trained: its last ``epoch-ended`` epoch (``unit = "epoch"``),
+    1 for a trial that reported per fold, or fewer if it failed."""
     duration_s: float
     """Wall time of the trial where it ran, in seconds (training and scoring all folds)."""
     error: str | None = None

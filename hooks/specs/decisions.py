@@ -17,10 +17,14 @@ def trainhooks_should_stop_trial(event: EpochEnded) -> StopDecision | None:
     """Asked after every ``epoch-ended``: should this trial stop now?
 
     The trial stops at this epoch, wherever it runs (the built-in executors wait for the answer).
+    A one-epoch trial is asked after each fold (``event.unit == "fold"``, ``event.epoch`` = folds
+    done, ``metrics`` their running mean): stopping it there saves its remaining folds.
 
     :param event: the ``epoch-ended`` event just sent to the notification hooks.
     :return: a :class:`~trainhooks.hooks.StopDecision` (``prune=True`` marks the trial "pruned",
-        otherwise it ends early as "complete"), or ``None`` to let it go on.
+        otherwise it ends early as "complete"), or ``None`` to let it go on. On a fold report
+        before the last fold any decision ends the trial "pruned" (its score covers only some
+        folds) and ``use_epoch`` is ignored.
 
     Stops at first non-None result.
     """

@@ -79,14 +79,16 @@ def trainhooks_on_trial_start(event: TrialStarted) -> None:
 
 @hookspec
 def trainhooks_on_epoch_end(event: EpochEnded) -> None:
-    """All cross-validation folds of a trial finished one epoch and were scored.
+    """A trial finished and scored one more epoch on every fold (or, with one epoch, one more fold).
 
     Called for every epoch, or with ``search.eval_every = k`` for every k-th epoch and the last,
-    in epoch order, before ``trainhooks_should_stop_trial`` is asked about the same event.
+    in epoch order, before ``trainhooks_should_stop_trial`` is asked about the same event. A trial
+    with one epoch is reported after each fold instead (``event.unit == "fold"``).
 
     :param event: the ``epoch-ended`` event; ``metrics`` has ``score`` (mean validation score over
-        folds), ``score_std`` and ``fold_scores``; ``planned_epochs`` and ``is_last`` say how many
-        epochs the trial will train and whether this is the last one.
+        folds, or over the folds done with ``unit = "fold"``), ``score_std`` and ``fold_scores``;
+        ``planned_epochs`` and ``is_last`` say how many epochs (or folds) the trial will report and
+        whether this is the last one.
 
     The return value is ignored.
     """

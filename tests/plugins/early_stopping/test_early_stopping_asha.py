@@ -45,7 +45,7 @@ def test_one_scored_epoch_that_crosses_two_rungs_is_judged_at_both() -> None:
     ]
     assert outcomes[3][2].reason == StopReason.PRUNED_ASHA
     # trial 3 was judged at both rungs with its epoch-3 value; trials 1 and 2 only at the first
-    assert [t.rungs for t in driver.plugin._histories.finished] == [[30 / 64] * 2, [10 / 64], [20 / 64], [25 / 64] * 2]
+    assert [t.rungs for t in driver.plugin._histories["epoch"].finished] == [[30 / 64] * 2, [10 / 64], [20 / 64], [25 / 64] * 2]
 
 
 # -- rung by rung -------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_each_rung_is_decided_at_the_first_scored_epoch_at_or_past_it() -> None:
     assert driver.trial(1, [0.5, 0.99, 0.99, 0.99], epochs=every_5)[:2] == ("pruned", 5)
     assert driver.trial(2, [0.95, 0.5, 0.99, 0.99], epochs=every_5)[:2] == ("pruned", 10)  # rung 9, at epoch 10
     assert driver.trial(3, [0.95, 0.96, 0.1, 0.1], epochs=every_5)[:2] == ("complete", 20)  # no rung in 11..20
-    rungs = {t.trial_id: t.rungs for t in driver.plugin._histories.finished}
+    rungs = {t.trial_id: t.rungs for t in driver.plugin._histories["epoch"].finished}
     assert rungs == {0: [0.9, 0.9, 0.95], 1: [0.5], 2: [0.95, 0.95, 0.5], 3: [0.95, 0.95, 0.96]}
 
 
@@ -93,7 +93,7 @@ def test_trials_with_different_scored_epochs_compete_by_rung() -> None:
     assert driver.trial(0, [0.6, 0.8], epochs=[3, 6])[:2] == ("complete", 6)
     assert driver.trial(1, [0.7, 0.75], epochs=[3, 4])[:2] == ("pruned", 4)  # rung 4: 0.75 against 0.8
     assert driver.trial(2, [0.65], epochs=[2])[:2] == ("pruned", 2)  # rung 2: 0.6, 0.7 and its 0.65 -> 1 kept
-    rungs = {t.trial_id: t.rungs for t in driver.plugin._histories.finished}
+    rungs = {t.trial_id: t.rungs for t in driver.plugin._histories["epoch"].finished}
     assert rungs == {0: [0.6, 0.8], 1: [0.7, 0.75], 2: [0.65]}
 
 
@@ -118,7 +118,7 @@ def test_a_trial_early_stopping_ends_at_a_rung_is_still_judged_there() -> None:
     driver = Driver(asha(reduction_factor=2, min_trials=1, patience=3))
     state, epochs, decision = driver.trial(0, [0.9, 0.8, 0.7, 0.6])
     assert (state, epochs, decision.reason) == ("complete", 4, "patience")
-    assert driver.plugin._histories.finished[0].rungs == [0.9, 0.8, 0.6]
+    assert driver.plugin._histories["epoch"].finished[0].rungs == [0.9, 0.8, 0.6]
     assert driver.trial(1, [0.95, 0.96, 0.97, 0.5])[:2] == ("pruned", 4)  # rung 4: 0.6 and its 0.5
 
 
@@ -127,7 +127,7 @@ def test_non_finite_values_are_left_to_check_finite_and_never_judged() -> None:
     driver.trial(0, [0.5, 0.6])
     driver.start(1)
     assert driver.epoch(1, 1, float("nan")) is None
-    assert driver.plugin._histories.rungs_done(1) == 0
+    assert driver.plugin._histories["epoch"].rungs_done(1) == 0
 
 
 def test_rung_records_survive_state_dict_and_a_version_1_state_is_refused() -> None:
