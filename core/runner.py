@@ -45,7 +45,7 @@ from .config import RunConfig, SearchConfig
 from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
 from .errors import ConfigError, DataError, PermissionDenied, settings_errors_as_config
-from .estimators import build_estimator, planned_epochs
+from .estimators import ReportPlan, build_estimator, report_plan
 from .executors import Executor, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
 from .holdout import held_out_predictions
@@ -171,7 +171,7 @@ class Runner:
             self.run_id, spec.kind, principal, spec.experiment, dispatcher, self.stamp, plugin_names
         )
         self.results: list[TrialResult] = []
-        self._planned_epochs: dict[int, int] = {}
+        self._report_plans: dict[int, ReportPlan] = {}  # what each trial's epoch-ended reports count
         self._plain_config = spec.config.to_plain()  # what plugins see, from TOML or Python alike
         self.stop_reason = "completed"
         self._started = 0.0
@@ -263,14 +263,15 @@ class Runner:
                 shutil.rmtree(self._workdir, ignore_errors=True)
 
     def _on_epoch(self, trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:
-        planned = self._planned_epochs[trial_id]
+        plan = self._report_plans[trial_id]
         event = self.emit(
             EpochEnded,
             trial_id=trial_id,
             epoch=epoch,
             metrics=metrics,
-            planned_epochs=planned,
-            is_last=epoch >= planned,
+            planned_epochs=plan.planned,
+            is_last=plan.is_last(epoch),
+            unit=plan.unit,
         )
         answer = self.dispatcher.should_stop_trial(event)
         return answer.value if answer is not None else None
@@ -299,8 +300,8 @@ class Runner:
         def start(params: dict[str, Any]) -> int:
             nonlocal next_id
             trial_id, next_id = next_id, next_id + 1
-            self._planned_epochs[trial_id] = planned_epochs(
-                build_estimator(spec.estimator, params), spec.search.max_epochs
+            self._report_plans[trial_id] = report_plan(
+                build_estimator(spec.estimator, params), spec.search.max_epochs, len(folds)
             )
             self.journal.check_ask(trial_id, params)
             if not self.journal.replays(trial_id):  # a replayed trial's events were sent before the crash
@@ -361,6 +362,9 @@ class Runner:
             self.stop_reason = "exhausted" if plan.exhausted and plan.asked < spec.n_trials else "n_trials"
 
     def _trial_ended(self, result: TrialResult) -> Any:
+        plan = self._report_plans.get(result.trial_id)
+        if plan is not None and plan.unit == "fold":  # a lost worker counted its fold reports as epochs
+            result.epochs = min(result.epochs, 1)
         self.results.append(result)
         if self.journal.replays(result.trial_id):  # its events were sent before the run stopped
             return self.journal.replayed_stop(result.trial_id)

@@ -21,7 +21,11 @@ from ._search import SearchMonitor
 from ._settings import PLUGIN_NAME, EarlyStoppingSettings, parse_settings
 
 STATE_VERSION = 2
-"""2: finished trials carry their ASHA rung records (``rungs``); a version-1 state is refused."""
+"""2: finished trials carry their ASHA rung records (``rungs``) and their report ``unit`` ("epoch"
+when missing); a version-1 state is refused."""
+
+UNITS = ("epoch", "fold")
+"""The report units of ``epoch-ended`` (``EpochEnded.unit``)."""
 
 
 class EarlyStoppingPlugin:
@@ -40,7 +44,9 @@ class EarlyStoppingPlugin:
     def _reset(self, settings: EarlyStoppingSettings | None) -> None:
         self.settings = settings
         self._pruner: Pruner | None = make_pruner(settings) if settings else None
-        self._histories = Histories()
+        # one history per report unit: a per-fold trial is never compared with another's epochs
+        self._histories = {unit: Histories() for unit in UNITS}
+        self._units: dict[int, str] = {}
         self._monitors: dict[int, TrialMonitor] = {}
         self._decisions: dict[int, StopDecision] = {}
         self._search = SearchMonitor(settings) if settings else None
@@ -72,9 +78,13 @@ class EarlyStoppingPlugin:
         value = self._monitored(event)
         if value is None:
             return
-        self._histories.record(event.trial_id, event.epoch, value)
-        monitor = self._monitors.setdefault(event.trial_id, TrialMonitor(self.settings))
-        decision = self._decide(monitor, event, value)
+        self._units[event.trial_id] = event.unit
+        self._histories[event.unit].record(event.trial_id, event.epoch, value)
+        if event.unit == "fold":
+            decision = self._decide_fold(event, value)
+        else:
+            monitor = self._monitors.setdefault(event.trial_id, TrialMonitor(self.settings))
+            decision = self._decide(monitor, event, value)
         if decision is not None:
             self._decisions[event.trial_id] = decision
 
@@ -101,7 +111,7 @@ class EarlyStoppingPlugin:
         # the pruner judges every finite scored epoch, even one early stopping ends the trial at:
         # ASHA records the rungs it crosses, so the trial competes there like any trial that got that far
         pruner = self._pruner if math.isfinite(value) else None
-        pruned = pruner.should_prune(self._histories, trial_id, epoch, value) if pruner is not None else None
+        pruned = pruner.should_prune(self._histories["epoch"], trial_id, epoch, value) if pruner is not None else None
         restore = monitor.best_epoch if settings.restore_best else None
         if reason is StopReason.NON_FINITE:
             # a non-finite score must never reach the optimizer: report the best epoch or prune
@@ -113,6 +123,20 @@ class EarlyStoppingPlugin:
         if restore is not None and restore != epoch and event.is_last:
             return StopDecision(str(StopReason.MAX_EPOCHS), use_epoch=restore)
         return None
+
+    def _decide_fold(self, event: EpochEnded, value: float) -> StopDecision | None:
+        """A per-fold report (a one-epoch trial): only pruning and ``check_finite`` apply.
+
+        The running mean over folds is no learning curve, so patience, thresholds and
+        ``restore_best`` ignore it; the pruners judge fold *k* against other trials' fold *k*.
+        """
+        assert self.settings is not None
+        if not math.isfinite(value):
+            return StopDecision(str(StopReason.NON_FINITE), prune=True) if self.settings.check_finite else None
+        if self._pruner is None:
+            return None
+        pruned = self._pruner.should_prune(self._histories["fold"], event.trial_id, event.epoch, value)
+        return StopDecision(str(pruned), prune=True) if pruned is not None else None
 
     @hookimpl
     def trainhooks_should_stop_trial(self, event: EpochEnded) -> StopDecision | None:
@@ -127,7 +151,7 @@ class EarlyStoppingPlugin:
             return
         self._monitors.pop(event.trial_id, None)
         self._decisions.pop(event.trial_id, None)
-        self._histories.finish(event.trial_id, event.state)
+        self._histories[self._units.pop(event.trial_id, "epoch")].finish(event.trial_id, event.state)
         assert self._search is not None
         reason = self._search.update(event.state, event.score)
         if reason is not None and self._search_decision is None:
@@ -150,7 +174,7 @@ class EarlyStoppingPlugin:
             "version": STATE_VERSION,
             "monitor": settings.monitor if settings else None,
             "mode": settings.direction if settings else None,
-            "finished": [t.to_dict() for t in self._histories.finished],
+            "finished": [{**t.to_dict(), "unit": unit} for unit, h in self._histories.items() for t in h.finished],
             "search": self._search.to_dict() if self._search else {"best": None, "wait": 0, "n_trials": 0},
             "search_stopped": self._search_decision.reason if self._search_decision else None,
         }
@@ -192,7 +216,10 @@ class EarlyStoppingPlugin:
                     f"plugins.{PLUGIN_NAME}.{key}: the loaded state was recorded with "
                     f"{key} {state[key]!r}, not {mine!r}"
                 )
-        self._histories.finished = [FinishedTrial.from_dict(t) for t in state.get("finished", [])]
+        for unit, histories in self._histories.items():
+            histories.finished = [
+                FinishedTrial.from_dict(t) for t in state.get("finished", []) if t.get("unit", "epoch") == unit
+            ]
         assert self._search is not None
         self._search.load(state.get("search") or {})
 
