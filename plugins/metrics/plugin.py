@@ -95,7 +95,7 @@ class MetricsPlugin:
 
     @hookimpl
     def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
-        if self.metrics is not None:
+        if self.metrics is not None and event.unit == "epoch":  # fold reports of a one-epoch trial are not epochs
             self.metrics.epoch_ended(event.trial_id, event.epoch)
 
     @hookimpl

@@ -205,3 +205,22 @@ def test_a_taken_port_is_a_plugin_failure_not_a_failed_run() -> None:
     assert result.summary["n_complete"] == 1
     (failure,) = recorder.of("plugin-failed")
     assert (failure.plugin, failure.hook) == ("metrics", "trainhooks_on_run_start")
+
+
+def test_fold_reports_of_one_epoch_trials_are_not_counted_as_epochs(tmp_path: Path) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    prom = tmp_path / "run.prom"
+    session = metrics_session(Failing())
+    space = {"max_depth": [2, 3]}
+    small_search(
+        session,
+        DecisionTreeClassifier(random_state=0),
+        space=space,
+        strategy="grid",
+        cv=3,
+        plugin_config={"metrics": {"textfile": str(prom)}},
+    )
+    parsed = samples(prom.read_text(encoding="utf-8"))
+    assert value(parsed, "trainhooks_events_total", event="epoch-ended") == 2 * 3  # one report per fold
+    assert value(parsed, "trainhooks_epochs_total") == 2  # one epoch per trial
