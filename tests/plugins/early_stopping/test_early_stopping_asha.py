@@ -45,7 +45,12 @@ def test_one_scored_epoch_that_crosses_two_rungs_is_judged_at_both() -> None:
     ]
     assert outcomes[3][2].reason == StopReason.PRUNED_ASHA
     # trial 3 was judged at both rungs with its epoch-3 value; trials 1 and 2 only at the first
-    assert [t.rungs for t in driver.plugin._histories["epoch"].finished] == [[30 / 64] * 2, [10 / 64], [20 / 64], [25 / 64] * 2]
+    assert [t.rungs for t in driver.plugin._histories["epoch"].finished] == [
+        [30 / 64] * 2,
+        [10 / 64],
+        [20 / 64],
+        [25 / 64] * 2,
+    ]
 
 
 # -- rung by rung -------------------------------------------------------------------------------
