@@ -1,6 +1,8 @@
-"""Load training data (a scikit-learn dataset by name or a CSV/Parquet file) and check it.
+"""Load training data (a scikit-learn dataset by name or a CSV/Parquet file), guard it, split it.
 
-Every check runs before any trial, so bad data is one clear error and nothing is written.
+The core keeps only the guards it needs itself (:func:`validate`); what makes data fit for
+training is judged by plugins before any trial (core/data_validation.py), so bad data is one
+clear error per problem and nothing is written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.model_selection import train_test_split
+
+from trainhooks.hooks import DataSource
 
 from .errors import DataError
 
@@ -42,62 +46,78 @@ def load_builtin(name: str) -> tuple[Any, Any]:
     return getattr(datasets, f"load_{name}")(return_X_y=True)
 
 
-def load_table(path: str | Path, target: str | None) -> tuple[Any, Any]:
-    """Features and target column from a CSV or Parquet file."""
-    import pandas as pd
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt")
 
+
+def describe_file(path: str | Path, target: str | None) -> DataSource:
+    """What is known about a data file without reading its rows: format, size, Parquet's row count.
+
+    Data-validation plugins judge this before the file is read (``trainhooks_check_data_source``),
+    so a file too large for memory is refused before it takes the memory.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path}")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif path.suffix.lower() in (".csv", ".txt"):
-            frame = pd.read_csv(path)
-        else:
-            raise DataError(f"data.path: {path}: unsupported file type {path.suffix!r} (use .csv or .parquet)")
-    except DataError:
-        raise
-    except Exception as exc:
-        raise DataError(f"data.path: {path}: cannot be read: {exc}") from None
+    suffix = path.suffix.lower()
+    if suffix not in PARQUET_SUFFIXES + CSV_SUFFIXES:
+        raise DataError(f"data.path: {path}: unsupported file type {path.suffix!r} (use .csv or .parquet)")
     if not target:
         raise DataError(f"data.target: required with data.path ({path})")
+    n_rows = None
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            import pyarrow.parquet as pq
+
+            n_rows = pq.read_metadata(path).num_rows
+        except Exception as exc:
+            raise DataError(f"data.path: {path}: cannot be read: {exc}") from None
+    fmt = "parquet" if suffix in PARQUET_SUFFIXES else "csv"
+    return DataSource(path=str(path), format=fmt, size_bytes=path.stat().st_size, n_rows=n_rows, target=target)
+
+
+def read_table(source: DataSource) -> tuple[Any, Any]:
+    """Features and target column of the file ``source`` describes (see :func:`describe_file`)."""
+    import pandas as pd
+
+    path = Path(source.path)
+    try:
+        frame = pd.read_parquet(path) if source.format == "parquet" else pd.read_csv(path)
+    except Exception as exc:
+        raise DataError(f"data.path: {path}: cannot be read: {exc}") from None
+    target = source.target
     if target not in frame.columns:
         raise DataError(f"data.target: column {target!r} not in {path} (columns: {', '.join(map(str, frame.columns))})")
     return frame.drop(columns=[target]), frame[target]
 
 
-def validate(X: Any, y: Any, estimator: Any, *, where: str = "data") -> None:
-    """Refuse data no trial could train on, naming what is wrong."""
+def load_table(path: str | Path, target: str | None) -> tuple[Any, Any]:
+    """Features and target column from a CSV or Parquet file (no plugin is asked about it)."""
+    return read_table(describe_file(path, target))
+
+
+def validate(X: Any, y: Any) -> None:
+    """The core's own guards: refuse data that would break the run itself, naming what is wrong.
+
+    Empty data, feature and target row counts that differ, and a target with missing or infinite
+    values (the held-out split and the scorer checks need a complete target). Everything else
+    (dtypes, missing features, classes against the folds, size limits...) is judged by plugins
+    through ``trainhooks_validate_data`` (the built-in ``data_checks`` plugin; core/data_validation.py).
+    """
     n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
     if n_rows == 0:
-        raise DataError(f"{where}: the data is empty")
+        raise DataError("data: the data is empty")
     if len(y) != n_rows:
-        raise DataError(f"{where}: X has {n_rows} rows but y has {len(y)}")
-    pipeline = hasattr(estimator, "steps") or (isinstance(estimator, type) and estimator.__name__ == "Pipeline")
-    if hasattr(X, "select_dtypes"):
-        non_numeric = list(X.select_dtypes(exclude=["number", "bool"]).columns)
-        if non_numeric and not pipeline:
-            raise DataError(
-                f"{where}: non-numeric feature columns {non_numeric[:5]} need preprocessing: "
-                'set [model] preprocess = "auto" (or give a Pipeline, e.g. trainhooks.pipelines.auto_preprocessor())'
-            )
-        numeric = X.select_dtypes(include=["number", "bool"]).to_numpy(dtype=float)
-    else:
-        try:
-            numeric = np.asarray(X, dtype=float)
-        except (TypeError, ValueError):
-            raise DataError(f"{where}: features must be numeric") from None
-    if not pipeline and not np.isfinite(numeric).all():  # a pipeline may impute missing values
-        bad = int((~np.isfinite(numeric)).any(axis=1).sum()) if numeric.ndim == 2 else "some"
-        raise DataError(f"{where}: features contain NaN or infinite values ({bad} rows); clean or impute them first")
+        raise DataError(f"data: X has {n_rows} rows but y has {len(y)}")
     y_array = np.asarray(y)
     if y_array.dtype.kind in "fc" and not np.isfinite(y_array).all():
-        raise DataError(f"{where}: the target contains NaN or infinite values")
-    if y_array.dtype.kind == "O" and any(v is None or v != v for v in y_array):
-        raise DataError(f"{where}: the target contains missing values")
-    if _is_classifier(estimator) and len(np.unique(y_array)) < 2:
-        raise DataError(f"{where}: the target has a single class; a classifier needs at least two")
+        raise DataError(f"data: the target contains NaN or infinite values ({_count(~np.isfinite(y_array))} rows)")
+    if y_array.dtype.kind == "O" and any(v is None or v != v for v in y_array.ravel()):
+        raise DataError("data: the target contains missing values")
+
+
+def _count(mask: np.ndarray) -> int:
+    return int(mask.reshape(len(mask), -1).any(axis=1).sum())
 
 
 def _is_classifier(estimator: Any) -> bool:
@@ -123,4 +143,13 @@ def split(X: Any, y: Any, estimator: Any, test_size: float | None, random_state:
     return Dataset(X_tr, y_tr, X_te, y_te)
 
 
-__all__ = ["BUILTIN_DATASETS", "Dataset", "load_builtin", "load_table", "split", "validate"]
+__all__ = [
+    "BUILTIN_DATASETS",
+    "Dataset",
+    "describe_file",
+    "load_builtin",
+    "load_table",
+    "read_table",
+    "split",
+    "validate",
+]

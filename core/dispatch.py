@@ -65,7 +65,15 @@ NOTIFICATION_HOOKS: dict[str, str] = {
 DEFAULT_HOOK_TIMEOUT_S = 60.0
 """``[plugins] hook_timeout_s`` by default: how long one hook call may take."""
 
-CONFIG_HOOKS = frozenset({"trainhooks_configure", "trainhooks_register_strategies", "trainhooks_register_estimators"})
+CONFIG_HOOKS = frozenset(
+    {
+        "trainhooks_configure",
+        "trainhooks_register_strategies",
+        "trainhooks_register_estimators",
+        "trainhooks_check_data_source",
+        "trainhooks_validate_data",
+    }
+)
 """Setup hooks in which a plugin's ``SettingsError`` is a config error (exit 2), whatever ``on_error`` says."""
 
 CallObserver = Callable[[str, str, Mapping[str, Any], Any], None]

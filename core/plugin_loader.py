@@ -46,6 +46,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rbac": "trainhooks.plugins.rbac:RbacPlugin",
     "metrics": "trainhooks.plugins.metrics:MetricsPlugin",
     "report": "trainhooks.plugins.report:ReportPlugin",
+    "data_checks": "trainhooks.plugins.data_checks:DataChecksPlugin",
 }
 """Built-in plugins by name -> ``module:factory``; loaded like third-party ones, and blockable."""
 

@@ -80,6 +80,8 @@ class RunSpec:
     config: RunConfig
     estimator: Any  # an estimator instance (fixed params set) or class
     dataset: Dataset
+    notes: list[str] = field(default_factory=list)
+    """Summary notes known before the run starts (the data-validation plugins' warnings), first in ``notes``."""
 
     @property
     def search(self) -> SearchConfig:
@@ -168,7 +170,7 @@ class Runner:
         if self.seed is None:  # an unseeded search gets a drawn seed, journaled: a resume replays it exactly
             self.seed = secrets.randbelow(2**31)
         self.context = _RunContext(
-            self.run_id, spec.kind, principal, spec.experiment, dispatcher, self.stamp, plugin_names
+            self.run_id, spec.kind, principal, spec.experiment, dispatcher, self.stamp, plugin_names, list(spec.notes)
         )
         self.results: list[TrialResult] = []
         self._report_plans: dict[int, ReportPlan] = {}  # what each trial's epoch-ended reports count

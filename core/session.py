@@ -13,6 +13,7 @@ from trainhooks.hooks import PROJECT_NAME
 
 from . import data as datamod
 from .config import RunConfig
+from .data_validation import DataValidation
 from .dispatch import DEFAULT_HOOK_TIMEOUT_S, Dispatcher, OnError
 from .errors import ConfigError
 from .pipelines import as_table, build_model, describe_model, explicit_params, shown_model
@@ -159,7 +160,7 @@ class Session:
         )
         if config.search.space is None:
             raise ConfigError("search.space: required for tune (name at least one parameter)")
-        return self.execute(build_spec("tune", config, estimator, X, y))
+        return self.execute(build_spec("tune", config, estimator, X, y, checks=self.data_validation(config)))
 
     def train(
         self,
@@ -183,7 +184,7 @@ class Session:
             raise ConfigError(f"{searching[0]}: not a train setting (train runs the estimator as it is, once)")
         experiment_table = {"name": experiment, "tracking_uri": tracking_uri}
         config = self._api_config(estimator, experiment_table, test_size, settings, plugin_config)
-        return self.execute(build_spec("train", config, estimator, X, y))
+        return self.execute(build_spec("train", config, estimator, X, y, checks=self.data_validation(config)))
 
     def _api_config(
         self,
@@ -210,7 +211,12 @@ class Session:
     def run_config(self, config: RunConfig, kind: str = "tune") -> RunResult:
         """Run a validated :class:`RunConfig` (what ``trainhooks tune/train CONFIG`` does)."""
         self.check_plugin_tables(config)
-        return self.execute(spec_from_config(config, kind, self.registered_estimators()))
+        checks = self.data_validation(config)
+        return self.execute(spec_from_config(config, kind, self.registered_estimators(), checks=checks))
+
+    def data_validation(self, config: RunConfig) -> DataValidation:
+        """The data-validation step of a run of ``config``: asks this session's plugins about its data."""
+        return DataValidation(self.dispatcher, config.to_plain())
 
     def check_plugin_tables(self, config: RunConfig) -> None:
         """Refuse a ``[plugins.<name>]`` table that no loaded plugin reads (before anything runs)."""
@@ -221,26 +227,36 @@ SEARCH_ONLY = frozenset({"strategy", "n_trials", "space", "timeout_s", "n_jobs",
 """``[search]`` settings that only a tune uses (a train run is one trial in this process)."""
 
 
-def build_spec(kind: str, config: RunConfig, estimator: Any, X: Any, y: Any) -> RunSpec:
-    """Check everything that can be checked before the first trial, then hold out the test split.
+def build_spec(
+    kind: str, config: RunConfig, estimator: Any, X: Any, y: Any, *, checks: DataValidation | None = None
+) -> RunSpec:
+    """Check everything that can be checked before the first trial; hold out the test split.
 
-    The data, the estimator's parameters, every value of the search space and the scorer against
-    the task: each problem is one line naming its field (exit 2), before any event or file.
+    The core's data guards, the held-out split, then the data-validation plugins (``checks``: all
+    their problems at once), then the estimator's parameters, every value of the search space and
+    the scorer against the task: each problem is one line (exit 2), before any event or file. The
+    plugins' data warnings become the run's first summary notes. Without ``checks`` only the
+    core's guards judge the data.
     """
     data = config.data
     assert data is not None
-    datamod.validate(X, y, estimator)
+    datamod.validate(X, y)
+    random_state = data.random_state if data.random_state is not None else config.search.random_state
+    dataset = datamod.split(X, y, estimator, data.test_size, random_state)
+    if checks is not None:
+        checks.check_dataset(dataset, estimator, config.search.cv)
     instance = estimator() if isinstance(estimator, type) else estimator
     check_estimator_params(instance)
     if kind == "tune" and config.search.space is not None:
         check_space(instance, config.search.space)
     check_scorer(config.search.scoring, instance, y)
-    random_state = data.random_state if data.random_state is not None else config.search.random_state
-    dataset = datamod.split(X, y, estimator, data.test_size, random_state)
-    return RunSpec(kind=kind, config=config, estimator=estimator, dataset=dataset)
+    notes = list(checks.warnings) if checks is not None else []
+    return RunSpec(kind=kind, config=config, estimator=estimator, dataset=dataset, notes=notes)
 
 
-def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type]) -> RunSpec:
+def spec_from_config(
+    config: RunConfig, kind: str, registered: Mapping[str, type], *, checks: DataValidation | None = None
+) -> RunSpec:
     """Turn a validated config into a :class:`RunSpec`; data and estimator errors raise here.
 
     The estimator (or Pipeline) is built from ``[model]`` (core/pipelines.py); plugins see its table
@@ -253,11 +269,15 @@ def spec_from_config(config: RunConfig, kind: str, registered: Mapping[str, type
     if config.data.dataset is not None:
         X, y = datamod.load_builtin(config.data.dataset)
     else:
-        X, y = datamod.load_table(config.data.path or "", config.data.target)
+        # described first: the data-validation plugins may refuse a file (too large) before it is read
+        source = datamod.describe_file(config.data.path or "", config.data.target)
+        if checks is not None:
+            checks.check_source(source)
+        X, y = datamod.read_table(source)
     X = as_table(config.model, X)
     estimator = build_model(config.model, registered, y)
     model = shown_model(config.model, estimator)
-    return build_spec(kind, config.model_copy(update={"model": model}), estimator, X, y)
+    return build_spec(kind, config.model_copy(update={"model": model}), estimator, X, y, checks=checks)
 
 
 def tune(

@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trainhooks.hooks import DataReport
+
 
 def _type_name(value: Any) -> str:
     return type(value).__name__
@@ -44,6 +46,10 @@ def _estimator_class(value: Any) -> str | None:
     return None
 
 
+def _data_report(value: Any) -> str | None:
+    return None if isinstance(value, DataReport) else f"returned {_type_name(value)}, not a DataReport"
+
+
 def _commands(value: Any) -> str | None:
     import click  # the command line's library; imported only when commands are collected
 
@@ -72,6 +78,8 @@ def _model(value: Any) -> str | None:
 
 
 ANSWER_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "trainhooks_check_data_source": _data_report,
+    "trainhooks_validate_data": _data_report,
     "trainhooks_register_strategies": _mapping_of("strategy name -> factory", _factory),
     "trainhooks_register_estimators": _mapping_of("estimator name -> class", _estimator_class),
     "trainhooks_cli_commands": _commands,

@@ -1,5 +1,5 @@
-"""The whole plugin contract of trainhooks: markers, hook specs, events, decisions, signals,
-the settings helper and its error, search spaces and the strategy protocols.
+"""The whole plugin contract of trainhooks: markers, hook specs, events, decisions, data reports,
+signals, the settings helper and its error, search spaces and the strategy protocols.
 
 This package imports nothing from the core or the built-in plugins, so a plugin can depend on
 it alone.
@@ -7,6 +7,7 @@ it alone.
 
 from . import signals, specs
 from .context import RunContext
+from .data import DataReport, DataSource, DataView
 from .decisions import PermissionDecision, PermissionRequest, StopDecision
 from .errors import SettingsError
 from .events import (
@@ -34,6 +35,9 @@ __all__ = [
     "PROJECT_NAME",
     "BatchStrategy",
     "Categorical",
+    "DataReport",
+    "DataSource",
+    "DataView",
     "Dimension",
     "Distribution",
     "EpochEnded",

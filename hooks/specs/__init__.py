@@ -1,7 +1,7 @@
 """Hook specifications, one module per domain; :data:`SPEC_MODULES` lists them all."""
 
-from . import decisions, lifecycle, setup, state
+from . import data, decisions, lifecycle, setup, state
 
-SPEC_MODULES = (lifecycle, decisions, setup, state)
+SPEC_MODULES = (lifecycle, decisions, data, setup, state)
 
-__all__ = ["SPEC_MODULES", "decisions", "lifecycle", "setup", "state"]
+__all__ = ["SPEC_MODULES", "data", "decisions", "lifecycle", "setup", "state"]

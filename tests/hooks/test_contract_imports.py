@@ -61,7 +61,11 @@ def trainhooks_beyond_contract(path: Path, package: str) -> list[str]:
     ]
 
 
-PLUGIN_SOURCES = [*python_files(REPO / "examples"), *python_files(REPO / "tests" / "plugin_packages")]
+PLUGIN_SOURCES = [
+    *python_files(REPO / "examples" / "eventlog-plugin"),
+    *python_files(REPO / "tests" / "plugin_packages"),
+]
+"""The plugin packages. Other examples (examples/tabular) are user scripts of the Python API, not plugins."""
 
 
 def test_the_plugin_sources_are_found() -> None:
