@@ -223,23 +223,23 @@ def _regressor_figure(holdout: dict[str, Any], path: Path, dpi: int) -> None:
     _save(figure, path, dpi)
 
 
-def draw_search(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]:
-    """Draw the search's figures into ``folder``: each file name -> ``None`` (drawn) or why not.
-
-    The surrogate is fitted once for both the importance and the partial dependence figures.
-    """
-    outcome = {
+def draw_trials(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]:
+    """Draw the history and the learning curves into ``folder``: file name -> ``None`` (drawn) or why not."""
+    return {
         "history.png": draw_history(files, folder / "history.png", dpi),
         "learning_curves.png": draw_learning_curves(files, folder / "learning_curves.png", dpi),
     }
+
+
+def draw_surrogate(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]:
+    """Fit the surrogate once and draw the importance and partial dependence figures from it."""
     reason = surrogate.why_not(files.trials)
     if reason is None:
         fitted = surrogate.fit(files.trials)
         result = surrogate.importance(fitted)
         draw_importance(result, folder / "importance.png", dpi)
         draw_partial_dependence(fitted, result, _scoring(files), folder / "partial_dependence.png", dpi)
-    outcome["importance.png"] = outcome["partial_dependence.png"] = reason
-    return outcome
+    return {"importance.png": reason, "partial_dependence.png": reason}
 
 
 def draw_model(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]:
@@ -247,4 +247,7 @@ def draw_model(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]
     return {"evaluation.png": draw_evaluation(files, folder / "evaluation.png", dpi)}
 
 
-__all__ = ["draw_model", "draw_search"]
+JOBS = {"trials": draw_trials, "surrogate": draw_surrogate, "model": draw_model}
+"""What a drawing process can be asked to draw, by job name."""
+
+__all__ = ["JOBS", "draw_model", "draw_surrogate", "draw_trials"]

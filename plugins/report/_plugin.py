@@ -47,7 +47,7 @@ class ReportPlugin:
     def __init__(self) -> None:
         self.settings = ReportSettings()
         self.folder: Path | None = None
-        self._process = DrawingProcess()
+        self._processes = (DrawingProcess(), DrawingProcess())
         self._run: RunContext | None = None
         self._trials: IO[str] | None = None
         self._epochs: IO[str] | None = None
@@ -72,7 +72,8 @@ class ReportPlugin:
 
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
-        self._process.start()  # imports matplotlib and scikit-learn while the first trials run
+        for process in self._processes:
+            process.start()  # imports matplotlib and scikit-learn while the first trials run
         folder = store.report_dir(self.settings.dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -89,7 +90,7 @@ class ReportPlugin:
         )
         self._trials = (folder / store.TRIALS_FILE).open("w", encoding="utf-8")
         self._epochs = (folder / store.EPOCHS_FILE).open("w", encoding="utf-8")
-        self._redraws = Redraws(self._process, folder, self.settings.dpi)
+        self._redraws = Redraws(self._processes, folder, self.settings.dpi)
         log.info("report: %s (one HTML page: trainhooks report %s -o report.html)", folder, event.run_id)
 
     @hookimpl

@@ -65,7 +65,7 @@ def fit(trials: list[dict[str, Any]], *, random_state: int = 0) -> Surrogate:
         else:
             table[column] = table[column].astype(float).fillna(table[column].min() - 1)
     y = np.array([float(t["score"]) for t in complete])
-    model = RandomForestRegressor(n_estimators=60, min_samples_leaf=1, random_state=random_state, n_jobs=1)
+    model = RandomForestRegressor(n_estimators=40, min_samples_leaf=1, random_state=random_state, n_jobs=1)
     model.fit(table, y)
     return Surrogate(model, table, y, categories)
 
@@ -86,7 +86,7 @@ def importance(surrogate: Surrogate, *, n_repeats: int = 5, random_state: int = 
     )
 
 
-def partial_dependence(surrogate: Surrogate, name: str, *, resolution: int = 25) -> tuple[np.ndarray, np.ndarray]:
+def partial_dependence(surrogate: Surrogate, name: str, *, resolution: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """The surrogate's average predicted score over a grid of ``name``'s values: (grid, score)."""
     from sklearn.inspection import partial_dependence as sk_partial_dependence
 
