@@ -20,7 +20,9 @@ import trainhooks
 from trainhooks.cli import main
 from trainhooks.hooks import DataReport, DataView, hookimpl
 
-QUIET = ["progress"]
+QUIET = ["progress", "mlflow", "report"]
+"""Plugins a run that is not refused does without: the checks under test need none of them."""
+OFF = [arg for name in QUIET[1:] for arg in ("--no-plugin", name)]
 
 CSV_RUN = run_config(
     data={"dataset": None, "path": "data.csv", "target": "label", "test_size": 0.25},
@@ -173,7 +175,7 @@ def test_warnings_reach_the_summary_notes_and_the_run_goes_on(tmp_path: Path, ca
         "params": {"max_iter": 5},
     }
     code, out, err, _ = tune_file(
-        tmp_path, capsys, noisy_frame(), model=model, search={"space": {"learning_rate": [0.1, 0.3]}}
+        tmp_path, capsys, noisy_frame(), *OFF, model=model, search={"space": {"learning_rate": [0.1, 0.3]}}
     )
     assert code == 0, err
     notes = data_notes(out)
@@ -194,6 +196,7 @@ def test_skipped_checks_say_nothing(tmp_path: Path, capsys) -> None:
         tmp_path,
         capsys,
         noisy_frame(),
+        *OFF,
         model=model,
         search={"space": {"learning_rate": [0.1, 0.3]}},
         plugins={"data_checks": {"skip": skip}},
@@ -221,7 +224,7 @@ def test_from_python_problems_raise_data_error_and_warnings_are_notes() -> None:
 
 
 def test_without_data_checks_runs_work_and_the_core_keeps_its_guards(tmp_path: Path, capsys) -> None:
-    code, out, err, _ = tune_file(tmp_path, capsys, noisy_frame().fillna(0.0), "--no-plugin", "data_checks")
+    code, out, err, _ = tune_file(tmp_path, capsys, noisy_frame().fillna(0.0), *OFF, "--no-plugin", "data_checks")
     assert code == 0, err
     assert data_notes(out) == []
     code, _, err, written = tune_file(tmp_path, capsys, labelled_frame().iloc[:0], "--no-plugin", "data_checks")
@@ -300,6 +303,7 @@ def test_a_plugin_answering_the_wrong_shape_is_reported_and_skipped(small_xy, ca
     assert "plugin 'wrong_answer' failed in trainhooks_validate_data: returned list, not a DataReport" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_schema_check_example_of_writing_plugins_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     page = (REPO / "docs" / "writing-plugins.md").read_text(encoding="utf-8")
     section = page.split("\n## Checking data\n", 1)[1].split("\n## ", 1)[0]
