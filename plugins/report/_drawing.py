@@ -1,18 +1,13 @@
 """Drawing off the run's critical path: a separate process draws the figures while trials run.
 
 Trials of a sequential search run in the driver process, so drawing there (or on a thread, which
-would compete for the GIL) would slow training. A long-lived child process (two of them, see
-:class:`Redraws`), ``python -m trainhooks.plugins.report._drawing``, imports matplotlib and
-scikit-learn as the first trials run and then draws on request; it reads the run's saved files
-itself, so a request is one short JSON line (``{"id", "job", "folder", "dpi"}``) and so is its
-answer (``{"id", "outcome", "error", "seconds"}``). It is started with ``subprocess``, not
-``multiprocessing``, so a user's script without a ``__main__`` guard is never re-imported.
-
-:class:`Redraws` keeps the search figures current while the run goes: after each ended trial it
-asks for a redraw unless one is already under way (then one more follows when it is done, with
-every trial that ended meanwhile), and rests between redraws as long as the last one took, so it
-uses at most about half a core beside training; at the end only the last redraw is left, split
-between two drawing processes.
+would compete for the GIL) would slow training. A long-lived child process per plugin instance,
+``python -m trainhooks.plugins.report._drawing``, is started at ``run-started`` and imports
+matplotlib and scikit-learn while the first trials run; it then draws on request, reading the
+run's saved files itself, so a request is one short JSON line (``{"id", "job", "folder", "dpi"}``)
+and so is its answer (``{"id", "outcome", "error", "seconds"}``). It is started with
+``subprocess``, not ``multiprocessing``, so a user's script without a ``__main__`` guard is never
+re-imported. When it draws is :class:`Redraws`' job.
 """
 
 from __future__ import annotations
@@ -32,9 +27,6 @@ from pathlib import Path
 from typing import Any
 
 Reply = dict[str, Any]
-
-MIN_REST_S = 1.0
-"""While trials run, the drawing process rests this long (or as long as its last redraw took) between redraws."""
 
 
 class DrawingProcess:
@@ -126,97 +118,73 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
-class _Stream:
-    """One kind of search redraw (``job``) on one drawing process, and how far it got."""
-
-    def __init__(self, process: DrawingProcess, job: str) -> None:
-        self.process, self.job = process, job
-        self.submitted = 0  # trials the running (or last) redraw covers
-        self.drawn = 0  # trials the last finished redraw covered
-        self.busy = False
-        self.not_before = 0.0  # no redraw before this time (monotonic) while trials run
-        self.timer: threading.Timer | None = None
-
-
 class Redraws:
-    """Keeps one run's figures current: coalesced search redraws, one model figure, and a final wait.
+    """One run's figures: the search figures once the search is over, the model figure, a final wait.
 
-    The search figures are two jobs on two drawing processes (history and curves; the surrogate's
-    importance and partial dependence), and the model figure follows the first, so the redraw left
-    at the end of the search is split between two cores.
+    The search figures are drawn once, from every trial: as soon as the last planned trial ends
+    (``expected_trials``, i.e. ``search.n_trials``), so the drawing overlaps the refit; otherwise
+    (a grid with fewer points, a timeout, a stopped search) when :meth:`finish` is called. Redrawing
+    as trials end would cost CPU beside training without shortening that last drawing, which
+    always covers every trial. Trials that end after a drawing started (a lost worker's retry)
+    get one more.
     """
 
-    def __init__(self, processes: tuple[DrawingProcess, DrawingProcess], folder: Path, dpi: int) -> None:
-        self.folder, self.dpi = folder, dpi
+    def __init__(self, process: DrawingProcess, folder: Path, dpi: int, expected_trials: int | None) -> None:
+        self.process, self.folder, self.dpi = process, folder, dpi
+        self.expected_trials = expected_trials
         self.outcome: dict[str, str | None] = {}
         self.errors: list[str] = []
         self._done = threading.Condition()
         self._ended = 0  # trials ended so far
-        self._streams = [_Stream(processes[0], "trials"), _Stream(processes[1], "surrogate")]
-        self._model = processes[0]
+        self._submitted = 0  # trials the running (or last) search drawing covers
+        self._drawn = 0  # trials the last finished search drawing covered
+        self._busy = False
         self._model_pending = False
-        self._final = False  # the search is over: redraw at once
+        self._final = False  # the search is over
 
     def trial_ended(self) -> None:
-        """A trial ended (its line is already saved): redraw the search figures soon."""
+        """A trial ended (its line is already saved); draw the search figures if it was the last planned one."""
         with self._done:
             self._ended += 1
-        for stream in self._streams:
-            self._kick(stream)
+        self._kick()
 
     def model_fitted(self) -> None:
         """The held-out predictions are saved: draw the model figure."""
         with self._done:
             self._model_pending = True
-        self._model.submit("model", self.folder, self.dpi, self._model_done)
+        self.process.submit("model", self.folder, self.dpi, self._model_done)
 
     def finish(self, timeout_s: float) -> bool:
-        """Wait until the figures cover every ended trial (and the model); False if ``timeout_s`` passed."""
+        """The search is over: wait until the figures cover every ended trial (and the model).
+
+        :return: False if ``timeout_s`` passed first.
+        """
         with self._done:
             self._final = True
-        for stream in self._streams:
-            self._kick(stream)
+        self._kick()
         deadline = time.monotonic() + timeout_s
         with self._done:
-            while self._model_pending or any(s.busy or s.drawn < self._ended for s in self._streams):
+            while self._model_pending or self._busy or self._drawn < self._ended:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._done.wait(remaining)
         return True
 
-    def _kick(self, stream: _Stream) -> None:
-        """Ask for ``stream``'s redraw if trials ended since its last one and none is under way.
-
-        While trials run a redraw waits until its process has rested as long as its last redraw
-        took (at least :data:`MIN_REST_S`), so drawing uses at most about half a core beside
-        training; once the search is over (:meth:`finish`) it goes at once.
-        """
+    def _kick(self) -> None:
         with self._done:
-            if stream.busy or stream.submitted >= self._ended:
+            over = self._final or (self.expected_trials is not None and self._ended >= self.expected_trials)
+            if not over or self._busy or self._submitted >= self._ended:
                 return
-            rest = stream.not_before - time.monotonic()
-            if rest > 0 and not self._final:
-                if stream.timer is None:
-                    stream.timer = threading.Timer(rest, self._wake, args=(stream,))
-                    stream.timer.daemon = True
-                    stream.timer.start()
-                return
-            stream.busy, stream.submitted = True, self._ended
-        stream.process.submit(stream.job, self.folder, self.dpi, lambda reply: self._redrawn(stream, reply))
+            self._busy, self._submitted = True, self._ended
+        self.process.submit("search", self.folder, self.dpi, self._search_done)
 
-    def _wake(self, stream: _Stream) -> None:
+    def _search_done(self, reply: Reply) -> None:
         with self._done:
-            stream.timer = None
-        self._kick(stream)
-
-    def _redrawn(self, stream: _Stream, reply: Reply) -> None:
-        with self._done:
-            self._record(reply, f"the {stream.job} figures")
-            stream.busy, stream.drawn = False, stream.submitted
-            stream.not_before = time.monotonic() + max(MIN_REST_S, float(reply.get("seconds") or 0.0))
+            self._record(reply, "the search figures")
+            self._busy, self._drawn = False, self._submitted
             self._done.notify_all()
-        self._kick(stream)
+        self._kick()
 
     def _model_done(self, reply: Reply) -> None:
         with self._done:

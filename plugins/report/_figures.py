@@ -247,7 +247,12 @@ def draw_model(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]
     return {"evaluation.png": draw_evaluation(files, folder / "evaluation.png", dpi)}
 
 
-JOBS = {"trials": draw_trials, "surrogate": draw_surrogate, "model": draw_model}
+def draw_search(files: RunFiles, folder: Path, dpi: int) -> dict[str, str | None]:
+    """Draw every figure of the search: :func:`draw_trials` and :func:`draw_surrogate`."""
+    return {**draw_trials(files, folder, dpi), **draw_surrogate(files, folder, dpi)}
+
+
+JOBS = {"search": draw_search, "model": draw_model}
 """What a drawing process can be asked to draw, by job name."""
 
-__all__ = ["JOBS", "draw_model", "draw_surrogate", "draw_trials"]
+__all__ = ["JOBS", "draw_model", "draw_search", "draw_surrogate", "draw_trials"]

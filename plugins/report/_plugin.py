@@ -6,9 +6,10 @@ per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
 ``trainhooks report RUN_ID`` turns that folder into one HTML page.
 
-Figures are drawn by a child process (:mod:`._drawing`) while trials run; the run waits for the
-last redraw at ``model-fitted`` (or at ``run-ended`` when no model was refit), at most
-``wait_s`` seconds.
+Figures are drawn by a child process (:mod:`._drawing`), started at ``run-started``: the search
+figures as soon as the last planned trial ends (during the refit), the model figure at
+``model-fitted``; the run waits for them at ``model-fitted`` (or at ``run-ended`` when no model was
+refit), at most ``wait_s`` seconds.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ from ._settings import ReportSettings, parse_settings
 log = logging.getLogger("trainhooks.plugins.report")
 
 
+def _planned_trials(config: Mapping[str, Any], kind: str) -> int | None:
+    """How many trials the run plans (``search.n_trials``; one for a train run)."""
+    if kind == "train":
+        return 1
+    n_trials = (config.get("search") or {}).get("n_trials")
+    return n_trials if isinstance(n_trials, int) else None
+
+
 class ReportPlugin:
     """Draws a run's optimisation history, importances, partial dependence, curves and model evaluation.
 
@@ -47,7 +56,7 @@ class ReportPlugin:
     def __init__(self) -> None:
         self.settings = ReportSettings()
         self.folder: Path | None = None
-        self._processes = (DrawingProcess(), DrawingProcess())
+        self._process = DrawingProcess()
         self._run: RunContext | None = None
         self._trials: IO[str] | None = None
         self._epochs: IO[str] | None = None
@@ -72,8 +81,7 @@ class ReportPlugin:
 
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
-        for process in self._processes:
-            process.start()  # imports matplotlib and scikit-learn while the first trials run
+        self._process.start()  # imports matplotlib and scikit-learn while the first trials run
         folder = store.report_dir(self.settings.dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
@@ -90,7 +98,7 @@ class ReportPlugin:
         )
         self._trials = (folder / store.TRIALS_FILE).open("w", encoding="utf-8")
         self._epochs = (folder / store.EPOCHS_FILE).open("w", encoding="utf-8")
-        self._redraws = Redraws(self._processes, folder, self.settings.dpi)
+        self._redraws = Redraws(self._process, folder, self.settings.dpi, _planned_trials(config, event.kind))
         log.info("report: %s (one HTML page: trainhooks report %s -o report.html)", folder, event.run_id)
 
     @hookimpl
