@@ -108,7 +108,7 @@ def test_a_partly_failed_run_exits_0_and_its_summary_gives_the_most_common_reaso
     assert done.returncode == 0 and done.stderr == ""
     summary = json.loads(done.stdout)["summary"]
     assert summary["n_failed"] == 1 and summary["n_complete"] == 2 and summary["best_params"]["n_neighbors"] in (3, 5)
-    (note,) = summary["notes"]
+    (note,) = [n for n in summary["notes"] if "trials failed" in n]  # the report plugin adds held-out metrics
     assert note.startswith('1 of 3 trials failed; most common: "ValueError: Expected n_neighbors <= n_samples_fit')
     assert note.endswith('" (1)')
 
