@@ -93,6 +93,8 @@ class RunStarted(Event):
     - ``search``: strategy, budget, cross-validation, scoring, executor, epochs and the ``space``.
     - ``plugins``: blocking and the error policy, plus each plugin's own table
       (``config["plugins"].get("<plugin name>", {})``).
+    - ``run``: where the run keeps its files (``dir``, ``journal``) and ``resume``: the id of the
+      interrupted run this one continues under the same ``run_id``, else ``None`` (docs/durability.md).
     """
     source: str | None = None
     """Where the run was described: the config file's path (``trainhooks tune CONFIG``), or the
@@ -110,7 +112,6 @@ class RunStarted(Event):
     - ``features``: feature name -> dtype name (``"float64"``, ``"int64"``, ``"object"``...), in
       column order; arrays' columns are named ``"x0"``, ``"x1"``, ...
     - ``target``: the target column's name (``[data] target``), or ``None``."""
-
 
 
 @dataclass(frozen=True, kw_only=True)
