@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,7 @@ class DrawingProcess:
                 text=True,
                 encoding="utf-8",
                 env=env,
+                start_new_session=True,  # a terminal's Ctrl-C is the driver's; closing stdin ends the child
             )
             threading.Thread(target=self._read, args=(self._proc,), name="report-drawing", daemon=True).start()
             weakref.finalize(self, _stop, self._proc)
@@ -210,6 +212,7 @@ def _draw(job: str, folder: Path, dpi: int) -> dict[str, str | None]:
 
 def main() -> None:
     """Serve drawing requests from stdin until it closes; one JSON answer per request on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it closes our stdin when done
     for module in ("matplotlib.figure", "sklearn.ensemble", "sklearn.inspection", "sklearn.metrics", "pandas"):
         importlib.import_module(module)  # warm up while the first trials run
 

@@ -10,9 +10,9 @@ import pytest
 from report_support import ALL_FIGURES, mixed_search, png_sizes
 from sklearn.linear_model import SGDRegressor
 
-from trainhooks.hooks import ModelFitted
+from trainhooks.hooks import ModelFitted, TrialEnded, hookimpl
 from trainhooks.plugins.report import ReportPlugin
-from trainhooks.testing import EventRecorder, make_session
+from trainhooks.testing import EventRecorder, make_session, small_search
 
 
 @pytest.mark.slow
@@ -76,3 +76,28 @@ def test_too_few_trials_and_no_test_split_skip_figures_with_a_reason() -> None:
     figures = json.loads((report.folder / "figures.json").read_text())
     assert figures["importance.png"]["why_not"].startswith("needs at least 4 complete trials")
     assert figures["evaluation.png"] == {"title": "Refit model on the held-out split", "drawn": False, "why_not": None}
+
+
+class KillDrawing:
+    """Kills the report's drawing process when the first trial ends (as an OOM killer might)."""
+
+    plugin_name = "kill_drawing"
+
+    def __init__(self, report: ReportPlugin) -> None:
+        self.report = report
+
+    @hookimpl
+    def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
+        proc = self.report._process._proc
+        if event.trial_id == 0 and proc is not None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_a_killed_drawing_process_is_replaced_and_the_run_still_ends() -> None:
+    report = ReportPlugin()
+    session = make_session(EventRecorder(), report, KillDrawing(report))
+    result = small_search(session, n_trials=5, test_size=0.2)
+    assert result.summary["n_complete"] == 5
+    assert sorted(png_sizes(report.folder)) == ALL_FIGURES
