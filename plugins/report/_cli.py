@@ -42,7 +42,7 @@ def find_run(runs_dir: Path, run_id: str) -> Path:
 )  # fmt: skip
 @click.option(
     "--dir", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path(DEFAULT_RUNS_DIR),
-    show_default=True, help="The runs directory ([plugins.report] dir of the run).",
+    show_default=True, help="The runs directory ([plugins.report] dir, or [run] dir, of the run).",
 )  # fmt: skip
 def report_command(run_id: str, output: Path, runs_dir: Path) -> None:
     """Write one self-contained HTML page (summary, trials, figures) of a run the report plugin saved.

@@ -1,6 +1,6 @@
 """``ReportPlugin``: saves a run's trials and curves as it goes and draws its figures off the critical path.
 
-What it writes, to ``<dir>/<run_id>/report/`` (``[plugins.report] dir``, default ``trainhooks-runs``):
+What it writes, to ``<dir>/<run_id>/report/`` (``[plugins.report] dir``, else the run's ``[run] dir``):
 ``run.json`` at ``run-started``; a line of ``trials.jsonl`` per ended trial and of ``epochs.jsonl``
 per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at ``model-fitted``;
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
@@ -34,7 +34,7 @@ from trainhooks.hooks import (
 from . import _store as store
 from ._drawing import DrawingProcess, Redraws
 from ._evaluation import held_out_metrics, metric_notes
-from ._settings import ReportSettings, parse_settings
+from ._settings import ReportSettings, parse_settings, runs_dir
 
 log = logging.getLogger("trainhooks.plugins.report")
 
@@ -55,6 +55,7 @@ class ReportPlugin:
 
     def __init__(self) -> None:
         self.settings = ReportSettings()
+        self._runs_dir = ""
         self.folder: Path | None = None
         self._process = DrawingProcess()
         self._run: RunContext | None = None
@@ -69,6 +70,7 @@ class ReportPlugin:
         """Read ``[plugins.report]``; writes nothing yet (the run may still be refused)."""
         self._close_files()
         self.settings = parse_settings(config)
+        self._runs_dir = runs_dir(config, self.settings)
         self._run, self.folder, self._redraws = run, None, None
 
     @hookimpl
@@ -82,7 +84,7 @@ class ReportPlugin:
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
         self._process.start()  # imports matplotlib and scikit-learn while the first trials run
-        folder = store.report_dir(self.settings.dir, event.run_id)
+        folder = store.report_dir(self._runs_dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         config = thaw(event.config)
