@@ -209,7 +209,8 @@ class DaskExecutor:
         if attempt is None:  # a trial already reported lost (or finished) is still running somewhere
             self._answer(attempt_id, ABORT)
             return None
-        if epoch != attempt.last_epoch + 1:  # the scheduler reran the task after losing its worker
+        if epoch <= attempt.last_epoch:  # the scheduler reran the task after losing its worker (steps
+            # only grow within one attempt; with search.eval_every = k they may skip, so a gap is no rerun)
             self._answer(attempt_id, ABORT)
             return self._lost(attempt_id, f"task rerun by the scheduler after its worker was lost (epoch {epoch})")
         attempt.last_epoch = epoch

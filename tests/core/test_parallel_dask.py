@@ -164,3 +164,17 @@ def test_a_cluster_without_workers_is_a_one_line_config_error(monkeypatch: pytes
         tune(EventRecorder(), executor="dask", dask_address=cluster.scheduler_address, n_jobs=2)
     message = str(info.value)
     assert message.startswith("search.dask_address: the cluster at ") and message.endswith("has no workers")
+
+
+def test_eval_every_two_on_a_local_cluster_reports_every_second_epoch_and_loses_no_trial() -> None:
+    # steps skip with eval_every > 1 (2, 4, 5): a gap is not the scheduler rerunning a task
+    recorder = EventRecorder()
+    result = tune(recorder, executor="dask", n_jobs=2, n_trials=3, max_epochs=5, eval_every=2)
+
+    assert result.summary["n_complete"] == 3 and result.summary["n_failed"] == 0
+    assert all(r.state == "complete" and r.epochs == 5 for r in result.results)
+    steps: dict[int, list[int]] = {}
+    for event in recorder.events:
+        if event.name == "epoch-ended":
+            steps.setdefault(event.trial_id, []).append(event.epoch)
+    assert steps == {r.trial_id: [2, 4, 5] for r in result.results}
