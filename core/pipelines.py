@@ -184,7 +184,8 @@ def explicit_params(estimator: Any) -> dict[str, Any]:
 
     A config file names only what it sets, so a Python estimator is described the same way: the
     run configuration of ``SGDClassifier(loss="log_loss")`` is identical from TOML and from Python.
-    Non-JSON values (nested estimators, callables) appear as their repr.
+    A value that is not JSON all the way down (an estimator, a callable, a list of Pipeline steps
+    holding estimators) appears as its repr, so the run configuration always serializes.
     """
     defaults = {
         name: param.default
@@ -197,9 +198,16 @@ def explicit_params(estimator: Any) -> dict[str, Any]:
         if name not in defaults or repr(value) != repr(defaults[name])
     }
     plain = to_plain(changed)
-    return {
-        k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else repr(v) for k, v in plain.items()
-    }
+    return {k: v if _is_json(v) else repr(changed[k]) for k, v in plain.items()}
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` is plain JSON at every depth (not only at the top, as a list of steps is)."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_json(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_json(item) for key, item in value.items())
+    return isinstance(value, (str, int, float, bool, type(None)))
 
 
 class _NotTabular(Exception):

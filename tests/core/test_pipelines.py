@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from builders import run_config, write_frame, write_toml
+from builders import breast_cancer, run_config, write_frame, write_toml
 from helpers import REPO
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
@@ -238,6 +238,21 @@ def test_a_pipeline_a_table_cannot_express_is_described_as_one_estimator() -> No
     described = describe_model(nested)
     assert described["estimator"] == "sklearn.pipeline.Pipeline" and "steps" in described["params"]
     assert describe_model(SGDClassifier) == {"estimator": SGD, "params": {}}
+
+
+def test_a_pipeline_nested_in_a_pipeline_tunes_and_its_config_shows_the_steps_as_text() -> None:
+    # a [model] table cannot express a Pipeline step: the run config carries the steps' repr
+    # (JSON all the way down) instead of failing to serialize before the first trial
+    X, y = breast_cancer(120)
+    inner = Pipeline([("scale", StandardScaler())])
+    nested = Pipeline([("prep", inner), ("clf", SGDClassifier(random_state=0))])
+    recorder = EventRecorder()
+    result = make_session(recorder).tune(nested, {"clf__alpha": [1e-4, 1e-2]}, X, y, strategy="grid", cv=2)
+
+    assert result.summary["n_complete"] == 2
+    model = thaw(recorder.of(RunStarted)[0].config)["model"]
+    assert model == {"estimator": "sklearn.pipeline.Pipeline", "params": {"steps": repr(nested.steps)}}
+    assert json.loads(json.dumps(model)) == model
 
 
 STEP_ERRORS: list[tuple[str, dict[str, Any], str]] = [
