@@ -214,6 +214,47 @@ def space_to_plain(space: SearchSpace) -> dict[str, Any]:
     return plain
 
 
+class BayesSettings(_Section):
+    """``[search.bayes]``: the scikit-optimize ``Optimizer`` behind ``strategy = "bayes"``.
+
+    The defaults are skopt's own (a Gaussian process, ``gp_hedge``), kept after measuring the
+    alternatives (docs/tuning.md, "Bayesian optimisation settings"; ``benchmarks/bayes_settings.py``).
+    """
+
+    base_estimator: Literal["GP", "RF", "ET", "GBRT"] = "GP"
+    """The surrogate model: Gaussian process, random forest, extra trees or gradient boosting."""
+    acq_func: Literal["gp_hedge", "EI", "PI", "LCB"] = "gp_hedge"
+    """The acquisition function; ``gp_hedge`` picks among EI, PI and LCB as the search goes."""
+    acq_optimizer: Literal["auto", "sampling", "lbfgs"] = "auto"
+    """How the acquisition is maximised: ``lbfgs`` (GP only) or random ``sampling``; ``auto`` lets skopt choose."""
+    n_restarts_optimizer: int = Field(default=5, ge=1)
+    """L-BFGS starts when maximising the acquisition (``acq_optimizer = "lbfgs"``)."""
+    n_initial_points: int | None = Field(default=None, ge=1)
+    """Random points before the surrogate is used; ``None``: a third of ``n_trials``, at least 2, at most 10."""
+
+    @model_validator(mode="after")
+    def _lbfgs_needs_a_gradient(self) -> BayesSettings:
+        if self.acq_optimizer == "lbfgs" and self.base_estimator != "GP":
+            raise ValueError(
+                f'acq_optimizer = "lbfgs" needs base_estimator = "GP" (tree surrogates have no gradient), '
+                f"got {self.base_estimator!r}"
+            )
+        return self
+
+
+class TpeSettings(_Section):
+    """``[search.tpe]``: Optuna's ``TPESampler`` behind ``strategy = "tpe"`` (Optuna's defaults)."""
+
+    n_startup_trials: int = Field(default=10, ge=1)
+    """Random trials before the Parzen estimators are used."""
+    multivariate: bool = False
+    """Model the parameters jointly instead of one by one (Optuna's multivariate TPE)."""
+
+
+STRATEGY_SETTINGS: dict[str, str] = {"bayes": "bayes", "tpe": "tpe"}
+"""Strategies with a settings table of their own: strategy name -> ``[search]`` key of that table."""
+
+
 class SearchConfig(_Section):
     """``[search]``: how trials are proposed, trained, scored and run (see docs/configuration.md).
 
@@ -236,6 +277,8 @@ class SearchConfig(_Section):
     timeout_s: float | None = Field(default=None, gt=0)
     blas_threads: int | None = Field(default=None, ge=1)
     refit: bool = True
+    bayes: BayesSettings = Field(default_factory=BayesSettings)
+    tpe: TpeSettings = Field(default_factory=TpeSettings)
     space: Any = None
 
     @field_validator("cv", mode="before")
@@ -297,6 +340,12 @@ class SearchConfig(_Section):
         if problems:
             raise SettingsError("\n".join(problems))
         return SearchSpace(dimensions)
+
+    def strategy_settings(self) -> dict[str, Any]:
+        """Keyword arguments for the chosen strategy's factory: ``settings=`` its table, if it has one."""
+        key = STRATEGY_SETTINGS.get(self.strategy)
+        # only a table that was written: a plugin replacing "bayes" is then called as the contract says
+        return {"settings": getattr(self, key)} if key in self.model_fields_set else {}
 
     @field_serializer("cv", "scoring")
     def _plain_or_repr(self, value: Any) -> Any:
@@ -448,6 +497,8 @@ __all__ = [
     "AUTO",
     "MAX_N_JOBS",
     "PROCESSES_PER_CORE",
+    "STRATEGY_SETTINGS",
+    "BayesSettings",
     "DataConfig",
     "ExperimentConfig",
     "ModelConfig",
@@ -456,6 +507,7 @@ __all__ = [
     "RunSettings",
     "SearchConfig",
     "StepConfig",
+    "TpeSettings",
     "TransformerConfig",
     "load_config",
     "parse_config",

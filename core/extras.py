@@ -57,6 +57,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("dask", ("dask", "distributed")),
         Extra("metrics", ("prometheus_client",)),
         Extra("report", ("matplotlib",)),
+        Extra("optuna", ("optuna",)),
     )
 }
 """Every optional extra but ``all`` (which is all of them) and ``dev`` (test and lint tools)."""

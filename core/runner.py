@@ -195,7 +195,9 @@ class Runner:
                 f"(available: {', '.join(sorted(factories))})"
             )
         with settings_errors_as_config():  # a strategy refusing the space: a config error like any other
-            return factory(spec.space, random_state=self.seed, n_trials=spec.n_trials)
+            return factory(
+                spec.space, random_state=self.seed, n_trials=spec.n_trials, **spec.search.strategy_settings()
+            )
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
         data = self.spec.dataset
@@ -445,8 +447,11 @@ class Runner:
             notes=[*self.context.notes, *self.journal.notes()],
             links=self.context.links,
         )
+        notes_before = len(self.context.notes)
         self.emit(RunEnded, summary=summary)
         summary = with_links(summary, self.context.links)  # and the links plugins added at run-ended
+        if len(self.context.notes) > notes_before:  # and their notes (e.g. MLflow writes still pending)
+            summary["notes"] = [*summary.get("notes", []), *self.context.notes[notes_before:]]
         return RunResult(
             run_id=self.run_id,
             kind=self.spec.kind,

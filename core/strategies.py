@@ -1,4 +1,4 @@
-"""The built-in search strategies (grid, random, bayes), offered through the strategy hook.
+"""The built-in search strategies (grid, random, bayes; tpe in :mod:`trainhooks.tpe`), offered by a hook.
 
 They are registered by :class:`BuiltinStrategies`, an essential plugin, exactly the way a
 third-party plugin adds its own strategy.
@@ -14,6 +14,9 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from trainhooks.hooks import SearchSpace, StrategyFactory, hookimpl
 from trainhooks.hooks.space import plain_params
+
+from .config import BayesSettings
+from .tpe import TpeStrategy
 
 
 class GridStrategy:
@@ -48,7 +51,8 @@ class RandomStrategy:
 class BayesStrategy:
     """Gaussian-process Bayesian optimisation with scikit-optimize's ``Optimizer``.
 
-    Scores are maximised (sklearn's convention) by telling skopt their negation. A failed or
+    ``settings`` is the ``[search.bayes]`` table (surrogate, acquisition function and optimiser,
+    initial random points). Scores are maximised (sklearn's convention) by telling skopt their negation. A failed or
     pruned trial (``score=None``) is told the worst score seen so far, so the optimizer learns the
     region is poor without ever seeing NaN; before any score exists it is not told at all.
     """
@@ -59,19 +63,22 @@ class BayesStrategy:
         *,
         random_state: int | None = None,
         n_trials: int | None = None,
-        n_initial_points: int | None = None,
+        settings: BayesSettings | None = None,
     ) -> None:
         from skopt import Optimizer
 
-        dims = space.skopt_dimensions()
+        settings = settings or BayesSettings()
         self._names = space.names
+        n_initial_points = settings.n_initial_points
         if n_initial_points is None:
             n_initial_points = max(2, min(10, (n_trials or 30) // 3))
         self._optimizer = Optimizer(
-            dims,
-            base_estimator="GP",
+            space.skopt_dimensions(),
+            base_estimator=settings.base_estimator,
             n_initial_points=n_initial_points,
-            acq_func="gp_hedge",
+            acq_func=settings.acq_func,
+            acq_optimizer=settings.acq_optimizer,
+            acq_optimizer_kwargs={"n_restarts_optimizer": settings.n_restarts_optimizer},
             random_state=random_state,
         )
         self._worst: float | None = None
@@ -111,11 +118,11 @@ class FixedStrategy:
 
 
 class BuiltinStrategies:
-    """Essential plugin offering ``grid``, ``random`` and ``bayes``."""
+    """Essential plugin offering ``grid``, ``random``, ``bayes`` and ``tpe`` (with the optuna extra)."""
 
     @hookimpl(trylast=True)
     def trainhooks_register_strategies(self) -> dict[str, StrategyFactory]:
-        return {"grid": GridStrategy, "random": RandomStrategy, "bayes": BayesStrategy}
+        return {"grid": GridStrategy, "random": RandomStrategy, "bayes": BayesStrategy, "tpe": TpeStrategy}
 
 
 __all__ = ["BayesStrategy", "BuiltinStrategies", "FixedStrategy", "GridStrategy", "RandomStrategy"]

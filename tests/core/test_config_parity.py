@@ -12,7 +12,16 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import SGDClassifier
 
 import trainhooks
-from trainhooks.config import DataConfig, ExperimentConfig, PluginsConfig, RunSettings, SearchConfig, load_config
+from trainhooks.config import (
+    BayesSettings,
+    DataConfig,
+    ExperimentConfig,
+    PluginsConfig,
+    RunSettings,
+    SearchConfig,
+    TpeSettings,
+    load_config,
+)
 from trainhooks.hooks import RunStarted, SettingsError, hookimpl
 from trainhooks.plugin_loader import BUILTIN_PLUGINS
 from trainhooks.testing import EventRecorder, make_session
@@ -31,6 +40,14 @@ EVERY_SEARCH_SETTING: dict[str, Any] = {
     "timeout_s": 30.5,
     "blas_threads": 1,
     "refit": False,
+    "bayes": {
+        "base_estimator": "RF",
+        "acq_func": "EI",
+        "acq_optimizer": "sampling",
+        "n_restarts_optimizer": 2,
+        "n_initial_points": 3,
+    },
+    "tpe": {"n_startup_trials": 4, "multivariate": True},
     "space": {
         "alpha": {"low": 1e-6, "high": 0.1, "log": True},
         "penalty": ["l2", "l1"],
@@ -65,6 +82,8 @@ class CaptureAndStop:
 
 def test_the_example_names_every_setting_of_each_table() -> None:
     assert set(EVERY_SEARCH_SETTING) == set(SearchConfig.model_fields)
+    assert set(EVERY_SEARCH_SETTING["bayes"]) == set(BayesSettings.model_fields)
+    assert set(EVERY_SEARCH_SETTING["tpe"]) == set(TpeSettings.model_fields)
     assert set(EXPERIMENT) == set(ExperimentConfig.model_fields)
     assert set(PLUGINS) == set(PluginsConfig.model_fields)
     assert set(RUN) | {"resume"} == set(RunSettings.model_fields)

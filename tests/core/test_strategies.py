@@ -130,3 +130,34 @@ def test_only_bayes_offers_batches() -> None:
     assert [isinstance(s, BatchStrategy) for s in strategies] == [False, False, True]
     batch = strategies[2].ask_many(3)
     assert len(batch) == 3 and len({tuple(sorted(p.items())) for p in batch}) == 3
+
+
+def test_bayes_settings_choose_the_surrogate_and_acquisition() -> None:
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    from trainhooks.config import BayesSettings
+
+    settings = BayesSettings(base_estimator="ET", acq_func="EI", acq_optimizer="sampling", n_initial_points=2)
+    strategy = BayesStrategy(SPACE, random_state=0, n_trials=10, settings=settings)
+    for i in range(4):
+        strategy.tell(strategy.ask(), 0.1 * i)
+    assert isinstance(strategy._optimizer.models[-1], ExtraTreesRegressor)
+    assert strategy._optimizer.acq_func == "EI"
+
+
+def test_bad_bayes_settings_are_one_line_each_naming_the_key() -> None:
+    from trainhooks.config import parse_config
+    from trainhooks.errors import ConfigError
+
+    bayes = {"base_estimator": "SVR", "acq_func": "UCB", "n_restarts_optimizer": 0, "n_initial_points": 0}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"model": {"estimator": "sklearn.linear_model.SGDClassifier"}, "search": {"bayes": bayes}})
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"search.bayes.{key}" for key in bayes]
+    with pytest.raises(ConfigError, match=r'^search\.bayes: acq_optimizer = "lbfgs" needs base_estimator = "GP"'):
+        parse_config(
+            {
+                "model": {"estimator": "sklearn.linear_model.SGDClassifier"},
+                "search": {"bayes": {"base_estimator": "RF", "acq_optimizer": "lbfgs"}},
+            }
+        )
