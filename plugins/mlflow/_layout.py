@@ -9,8 +9,11 @@ numbers as metrics (step 0) and the search as two metric histories with ``step``
 ``cv_score`` (each complete trial's score) and ``best_cv_score`` (the best so far), so MLflow's
 chart view draws the search.
 Child run per trial (named ``trial-<trial_id>``): the trial's params, single values
-``score``/``score_std``/``fold<i>_score``/``epochs``/``duration_s`` at step 0, and the epoch
-history ``epoch_score``/``epoch_score_std`` with ``step`` = epoch.
+``score``/``score_std``/``fold<i>_score``/``epochs``/``duration_s`` at step 0, and its reports as
+histories: ``epoch_score``/``epoch_score_std`` with ``step`` = epoch for a trial trained by epochs,
+``fold_running_score``/``fold_running_score_std`` with ``step`` = folds done for a one-epoch trial
+that reports after each fold (``epoch-ended`` with ``unit = "fold"``), so a fold is never drawn as
+an epoch.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainhooks import SUMMARY_KEYS, __version__
-from trainhooks.hooks import TrialEnded
+from trainhooks.hooks import EpochEnded, TrialEnded
 
 TAG_PREFIX = "trainhooks."
 PARENT_TAG = "mlflow.parentRunId"
@@ -58,7 +61,7 @@ class TrialRecord:
     trial_id: int
     params: dict[str, Any]
     started_ms: int
-    epochs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # (epoch, ms, metrics)
+    epochs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # (step, ms, report_values)
     ended: TrialEnded | None = None
     ended_ms: int | None = None
 
@@ -107,18 +110,52 @@ def parent_tags(
         f"{TAG_PREFIX}strategy": str(search.get("strategy", "fixed") if kind == "tune" else "fixed"),
         f"{TAG_PREFIX}version": __version__,
         f"{TAG_PREFIX}config_digest": config_digest(config),
-        f"{TAG_PREFIX}estimator": str((config.get("model") or {}).get("estimator", "")),
+        f"{TAG_PREFIX}estimator": model_text(config.get("model") or {}),
         f"{TAG_PREFIX}scoring": str(search.get("scoring")),
     }
 
 
+def _short(dotted: str) -> str:
+    return dotted.rsplit(".", 1)[-1]
+
+
+def model_text(model: Mapping[str, Any]) -> str:
+    """The ``[model]`` in one line: the estimator's dotted name, ``Pipeline(prep=auto, clf=SGDClassifier)``
+    for ``steps``, ``Pipeline(prep=auto, model=SGDClassifier)`` behind ``preprocess = "auto"``."""
+    if model.get("steps"):
+        return "Pipeline(" + ", ".join(f"{s['name']}={_short(str(s['estimator']))}" for s in model["steps"]) + ")"
+    estimator = str(model.get("estimator") or "")
+    if model.get("preprocess"):
+        return f"Pipeline(prep={model['preprocess']}, model={_short(estimator)})"
+    return estimator
+
+
+def model_params(model: Mapping[str, Any], space: Mapping[str, Any]) -> dict[str, Any]:
+    """The fixed params of the model, searched ones left out: ``model.<param>`` for one estimator,
+    ``model.<step>.<param>`` for a step (search key ``<step>__<param>``) and
+    ``model.<step>.<entry>.<param>`` for a ColumnTransformer entry (``<step>__<entry>__<param>``)."""
+    if not model.get("steps"):
+        searched = "model__" if model.get("preprocess") else ""  # behind preprocess the step is "model"
+        return {f"model.{k}": v for k, v in (model.get("params") or {}).items() if searched + k not in space}
+    params: dict[str, Any] = {}
+    for step in model["steps"]:
+        found = {(step["name"],): step.get("params") or {}}
+        found.update({(step["name"], e["name"]): e.get("params") or {} for e in step.get("transformers") or ()})
+        for path, values in found.items():
+            params.update(
+                {"model." + ".".join((*path, k)): v for k, v in values.items() if "__".join((*path, k)) not in space}
+            )
+    return params
+
+
 def parent_params(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The fixed estimator params (searched ones left out) and the search settings (one param per dimension)."""
+    """The model (:func:`model_text`), its fixed params (:func:`model_params`) and the search settings
+    (one param per dimension)."""
     model = config.get("model") or {}
     search = dict(config.get("search") or {})
     space = search.pop("space", None) or {}
-    params: dict[str, Any] = {"estimator": model.get("estimator")}
-    params.update({f"model.{k}": v for k, v in (model.get("params") or {}).items() if k not in space})
+    params: dict[str, Any] = {"estimator": model_text(model)}
+    params.update(model_params(model, space))
     params.update({f"search.{k}": v for k, v in search.items() if v is not None})
     params.update({f"space.{k}": space_text(v) for k, v in space.items()})
     return params
@@ -140,13 +177,25 @@ def space_text(dimension: Any) -> str:
     return str(dimension)
 
 
-def epoch_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The scalar numbers of one ``epoch-ended`` event, prefixed ``epoch_``.
+REPORT_PREFIXES = {"epoch": "epoch_", "fold": "fold_running_"}
+"""The metric prefix of a report by its ``unit``: an epoch's scores, or the running mean after a fold."""
 
-    Per-fold scores are logged once, at the end of the trial (``fold<i>_score``), not per epoch:
+
+def report_values(event: EpochEnded) -> dict[str, Any]:
+    """What the plugin buffers of one ``epoch-ended`` event: its metrics and its ``unit``."""
+    return {**event.metrics, "unit": event.unit}
+
+
+def epoch_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """The scalar numbers of one buffered report (:func:`report_values`), named by its unit:
+    ``epoch_score``/``epoch_score_std`` for an epoch, ``fold_running_score``/``fold_running_score_std``
+    for a fold report (the running mean over the folds done).
+
+    Per-fold scores are logged once, at the end of the trial (``fold<i>_score``), not per report:
     they would triple the rows MLflow writes for little use.
     """
-    return {f"epoch_{key}": float(value) for key, value in metrics.items() if finite(value)}
+    prefix = REPORT_PREFIXES.get(str(report.get("unit", "epoch")), "epoch_")
+    return {f"{prefix}{key}": float(value) for key, value in report.items() if key != "unit" and finite(value)}
 
 
 def final_metrics(ended: TrialEnded) -> dict[str, float]:
@@ -254,9 +303,12 @@ __all__ = [
     "epoch_metrics",
     "final_metrics",
     "identity_tags",
+    "model_params",
+    "model_text",
     "ms",
     "parent_params",
     "parent_tags",
+    "report_values",
     "run_url",
     "search_history",
     "space_text",

@@ -172,7 +172,7 @@ class MlflowPlugin:
     def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
         record = self._records.get(event.trial_id)
         if record is not None:  # buffered; written in one batch when the trial ends
-            record.epochs.append((event.epoch, layout.ms(event.timestamp), dict(event.metrics)))
+            record.epochs.append((event.epoch, layout.ms(event.timestamp), layout.report_values(event)))
 
     @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
