@@ -2,13 +2,22 @@
 
 MLflow is imported lazily (it takes seconds), and the process-global tracking URI is never set:
 everything goes through an ``MlflowClient`` bound to one URI.
+
+A SQLite store is opened under a file lock (``<db>.lock`` beside the database): MLflow creates and
+migrates the schema on first use, and several processes doing that at once on a new file race
+(half-done migrations leave ``_alembic_tmp_*`` tables and every later run on the store fails).
+Under the lock the first process migrates and the others find a finished schema. A store already
+left half-migrated is refused with one line that says how to repair it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from trainhooks import TrainhooksError
@@ -40,11 +49,89 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
         raise TrainhooksError(redact(f"mlflow: tracking server {uri} is unreachable: {reason}", uri)) from None
 
 
+STORE_LOCK_TIMEOUT_S = 300.0
+"""How long to wait for another process that is creating or migrating the same SQLite store."""
+
+
+class StoreBroken(TrainhooksError):
+    """The SQLite store was left half-migrated by an interrupted MLflow schema migration."""
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:`` URI (``None`` for other stores and in-memory SQLite)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def check_not_half_migrated(path: Path) -> None:
+    """Raise :class:`StoreBroken` (one line: what happened and how to repair it) if ``path`` holds
+    ``_alembic_tmp_*`` tables, which a migration interrupted half-way leaves behind."""
+    if not path.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_alembic\\_tmp\\_%' ESCAPE '\\'"
+            ).fetchall()
+    except sqlite3.Error:
+        return  # not readable as SQLite: MLflow's own error says so
+    if rows:
+        table = sorted(name for (name,) in rows)[0]
+        raise StoreBroken(
+            f"mlflow: an interrupted MLflow migration left table {table} in {path}: restore a backup of it, "
+            "or drop that table and run `mlflow db upgrade` on the store, or use a new file (docs/mlflow.md)"
+        )
+
+
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold ``<db>.lock`` while a SQLite store is created or migrated; no lock for other stores.
+
+    Where the lock file cannot be created (a read-only directory) the store is opened without it:
+    such a store cannot be created or migrated by this process anyway.
+    """
+    path = sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(f"{path}.lock", timeout=STORE_LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise TrainhooksError(
+            f"mlflow: waited {STORE_LOCK_TIMEOUT_S:.0f} s for {path}.lock (another process is creating the store)"
+        ) from None
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def make_client(uri: str) -> Any:
-    """An ``MlflowClient`` for tracking and registry at ``uri``."""
+    """An ``MlflowClient`` for tracking and registry at ``uri``, its store created and migrated.
+
+    MLflow opens (creates, migrates) a store when the client is made and on its first request; for
+    SQLite both happen here, under :func:`store_lock`, after checking the file is not half-migrated.
+    """
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    path = sqlite_path(uri)
+    if path is None:
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with store_lock(uri):
+        check_not_half_migrated(path)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client.search_registered_models(max_results=1)  # opens the registry store too
+        return client
 
 
 @contextmanager
@@ -88,4 +175,15 @@ def log_batch(
     return requests
 
 
-__all__ = ["check_reachable", "http_limits", "is_http", "log_batch", "make_client", "param_value"]
+__all__ = [
+    "StoreBroken",
+    "check_not_half_migrated",
+    "check_reachable",
+    "http_limits",
+    "is_http",
+    "log_batch",
+    "make_client",
+    "param_value",
+    "sqlite_path",
+    "store_lock",
+]
