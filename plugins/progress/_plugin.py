@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from trainhooks.hooks import RunEnded, RunFailed, RunStarted, TrialEnded, TrialStarted, hookimpl
+from trainhooks.hooks import EpochEnded, RunEnded, RunFailed, RunStarted, TrialEnded, TrialStarted, hookimpl
 
 from ._forecast import Forecast, format_duration
 
@@ -30,13 +30,16 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def trial_line(event: TrialEnded) -> str:
-    """What one ended trial says: its id, state, score, epochs and wall time (and why it stopped)."""
+def trial_line(event: TrialEnded, folds: tuple[int, int] | None = None) -> str:
+    """What one ended trial says: its id, state, score, epochs and wall time (and why it stopped).
+
+    A one-epoch trial that reported per fold says ``folds=<done>/<planned>`` instead of ``epochs=1``:
+    its reports were folds, not epochs (a trial pruned after 1 of 3 folds reads ``folds=1/3``).
+    """
     detail = event.error or event.stop_reason
-    return (
-        f"trial {event.trial_id}: {event.state} score={_number(event.score)} "
-        f"epochs={event.epochs} {event.duration_s:.2f}s" + (f" ({detail})" if detail else "")
-    )
+    trained = f"folds={folds[0]}/{folds[1]}" if folds else f"epochs={event.epochs}"
+    line = f"trial {event.trial_id}: {event.state} score={_number(event.score)} {trained} {event.duration_s:.2f}s"
+    return line + (f" ({detail})" if detail else "")
 
 
 def status_line(forecast: Forecast, now: float) -> str:
@@ -82,6 +85,7 @@ class ProgressPlugin:
         self._console: Console | None = None
         self._progress: Progress | None = None
         self._task: Any = None
+        self._folds: dict[int, tuple[int, int]] = {}  # trial_id -> (folds done, planned) of fold reports
 
     @hookimpl
     def trainhooks_configure(self, config: Mapping[str, Any]) -> None:
@@ -115,11 +119,16 @@ class ProgressPlugin:
             self._forecast.trial_started(event.trial_id, self.clock())
 
     @hookimpl
+    def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
+        if event.unit == "fold":
+            self._folds[event.trial_id] = (event.epoch, event.planned_epochs)
+
+    @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
         if self._forecast is None or self._console is None:
             return
         self._forecast.trial_ended(event.trial_id, event.state, event.score, event.duration_s)
-        line = trial_line(event)
+        line = trial_line(event, self._folds.pop(event.trial_id, None))
         if self._progress is not None:
             self._progress.console.print(line, markup=False)
             self._progress.update(self._task, completed=self._forecast.done)
@@ -131,6 +140,7 @@ class ProgressPlugin:
             self._progress.stop()
             self._progress = None
         self._forecast = None
+        self._folds.clear()
 
     @hookimpl
     def trainhooks_on_run_end(self, event: RunEnded) -> None:

@@ -12,9 +12,10 @@ import re
 import pytest
 from builders import breast_cancer
 from sklearn.linear_model import SGDClassifier
+from sklearn.tree import DecisionTreeClassifier
 
 import trainhooks
-from trainhooks.hooks import RunStarted, TrialEnded, TrialStarted
+from trainhooks.hooks import EpochEnded, RunStarted, StopDecision, TrialEnded, TrialStarted
 from trainhooks.plugins.progress import Forecast, ProgressPlugin, format_duration
 
 SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}
@@ -155,3 +156,24 @@ def test_plain_lines_for_a_real_search_name_every_trial_once() -> None:
     assert sorted(int(re.match(r"trial (\d+): ", line).group(1)) for line in lines) == [0, 1, 2, 3]
     assert [re.search(r"\| (\d+)/4 done", line).group(1) for line in lines] == ["1", "2", "3", "4"]
     assert f"(trial {result.summary['best_trial_id']})" in lines[-1]
+
+
+class PruneAfterFirstFold:
+    """Prunes trial 1 at its first fold report (as a median pruner would a poor trial)."""
+
+    @trainhooks.hookimpl
+    def trainhooks_should_stop_trial(self, event: EpochEnded) -> StopDecision | None:
+        return StopDecision("poor first fold", prune=True) if event.trial_id == 1 else None
+
+
+def test_a_trial_reported_per_fold_reads_as_folds_not_epochs() -> None:
+    stream = io.StringIO()
+    X, y = breast_cancer(200)
+    trainhooks.tune(
+        DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3]}, X, y, strategy="grid", cv=3,
+        plugins=[ProgressPlugin(stream=stream), PruneAfterFirstFold()], disable=QUIET,
+    )  # fmt: skip
+    lines = {int(re.match(r"trial (\d+): ", line).group(1)): line for line in stream.getvalue().splitlines()}
+    assert " folds=3/3 " in lines[0] and " folds=3/3 " in lines[2]
+    assert "pruned" in lines[1] and " folds=1/3 " in lines[1]
+    assert not any("epochs=" in line for line in lines.values())
