@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -80,6 +81,55 @@ def compare_command(runs: Sequence[str], as_json: bool, tracking_uri: str | None
         print_json(comparison)
     else:
         print_comparison(comparison)
+
+
+@runs_group.command("sync")
+@click.argument("run_id", required=False, metavar="[RUN_ID]")
+@click.option(
+    "--dir",
+    "root",
+    default="trainhooks-runs",
+    show_default=True,
+    metavar="DIR",
+    help="The runs' directories ([run] dir).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was sent per run as JSON.")
+def sync_command(run_id: str | None, root: str, as_json: bool) -> None:
+    """Send the MLflow writes a tracking outage left in runs' spools (every run's, or RUN_ID's).
+
+    Each spool goes to the store its run logged to. Sending twice adds nothing. Exit 1 if writes
+    are still pending (the store still fails).
+    """
+    from dataclasses import asdict
+
+    from trainhooks import TrainhooksError
+    from trainhooks.cli.output import print_json
+
+    from ._process import sync_spool
+    from ._spool import find_spools, spool_dir
+
+    if run_id is None:
+        spools = find_spools(root)
+    else:
+        matches = sorted(p.parent.name for p in find_spools(root) if p.parent.name.startswith(run_id))
+        if len(matches) > 1:
+            raise ConfigError(f"runs sync: {run_id!r} matches several runs: {', '.join(matches)}")
+        if not matches and not spool_dir(root, run_id).parent.is_dir():
+            raise ConfigError(f"runs sync: no run {run_id!r} in {root}")
+        spools = [spool_dir(root, matches[0])] if matches else []
+    results = [sync_spool(path) for path in spools]
+    if as_json:
+        print_json([asdict(r) for r in results])
+    else:
+        for r in results:
+            name = Path(r.directory).parent.name
+            left = f"; {r.pending} still pending: {r.error}" if r.pending else ""
+            click.echo(f"{name}: sent {r.sent} writes to {r.uri}{left}")
+        if not results:
+            click.echo("nothing to send")
+    pending = sum(r.pending for r in results)
+    if pending:
+        raise TrainhooksError(f"runs sync: {pending} writes are still pending; run it again when the store answers")
 
 
 __all__ = ["runs_group"]

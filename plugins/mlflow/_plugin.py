@@ -1,11 +1,15 @@
 """``MlflowPlugin``: the hook implementations that turn a trainhooks run into an MLflow run tree.
 
 Nothing is written in ``trainhooks_configure`` (the run may still be refused); the parent run is
-created on ``run-started``. Writes go through one background :class:`WriteQueue`, so training does
-not wait for MLflow. The first failed write (e.g. the tracking server went away, the disk is full,
-the store is not writable) is reported once, in one line naming the store: the next hook raises
-(the core isolates it, logs that line and emits ``plugin-failed``) and a note in the run summary
-says what was not logged; the queue stops writing, so training goes on at full speed.
+created on ``run-started``. Writes go through one writer process (``_process``), so training does
+not wait for MLflow. When the store fails (the tracking server went away, the database is locked),
+the writer keeps the run's writes in its spool (``<run dir>/mlflow-spool``) and retries them while
+the run goes on: one warning line says so, and if writes are still kept at the end, a note in the
+run summary says how many and the command that sends them (``trainhooks runs sync RUN_ID``). At
+``run-started`` the writer first sends the spools other runs left for the same store. A failure
+that cannot be kept (a registry call, a spool that cannot be written) is reported once, in one line
+naming the store: the next hook raises (the core isolates it, logs that line and emits
+``plugin-failed``), a note says what was not logged, and the run's later writes are skipped.
 
 Credentials in the tracking URI are masked (:func:`~._redact.redact`) in every note and message
 here, and by the writer in everything it sends to MLflow.
@@ -13,6 +17,7 @@ here, and by the writer in everything it sends to MLflow.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -37,6 +42,7 @@ from ._model import ModelNotLogged
 from ._process import RunWrites, WriteFailed, writer_process
 from ._redact import redact
 from ._settings import MlflowSettings, parse_settings, resolve_tracking_uri
+from ._spool import PENDING_NAME, find_spools, spool_dir
 
 log = logging.getLogger("trainhooks.plugins.mlflow")
 
@@ -68,6 +74,7 @@ class MlflowPlugin:
         self._parent: Future[Any] | None = None
         self._records: dict[int, layout.TrialRecord] = {}
         self._reported = False
+        self._warned_outage = False
         self._scoring: str | None = None
 
     # -- setup ---------------------------------------------------------------------------------
@@ -115,7 +122,21 @@ class MlflowPlugin:
             raise
 
     def _report(self) -> None:
-        """After the first failed write: note what is lost, and raise once so the core reports it."""
+        """After the first failed write: note what is lost, and raise once so the core reports it.
+
+        A write kept in the spool is not lost: the first one is a warning line, once.
+        """
+        outage = self._writes.outage if self._writes is not None else None
+        if outage is not None and not self._warned_outage:
+            self._warned_outage = True
+            log.warning(
+                "%s",
+                redact(
+                    f"mlflow: logging to {self.tracking_uri} failed while {outage.what} ({outage.error}); "
+                    "the run's writes are kept in its spool and retried",
+                    self.tracking_uri,
+                ),
+            )
         failure = self._writes.failure if self._writes is not None else None
         if failure is None or self._reported:
             return
@@ -144,6 +165,20 @@ class MlflowPlugin:
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
         experiment = str((event.config.get("experiment") or {}).get("name") or "default")
         self._writes = writer_process().run(event.run_id)
+        root = str((self._config.get("run") or {}).get("dir") or "trainhooks-runs")
+        self._send_left_spools(root, event.run_id)
+        self._writes.submit(
+            "keeping writes",
+            "spool",
+            str(spool_dir(root, event.run_id).resolve()),
+            {
+                "uri": self.tracking_uri or "",
+                "experiment": experiment,
+                "run_id": event.run_id,
+                "user": self._run.principal if self._run is not None else None,
+                "limits": [self.settings.http_retries, self.settings.http_timeout_s],
+            },
+        )
         self._parent = self._writes.submit(
             "creating the parent run",
             "open_parent",
@@ -159,6 +194,22 @@ class MlflowPlugin:
             source=event.source,
             dataset=event.dataset,
         )
+
+    def _send_left_spools(self, root: str, run_id: str) -> None:
+        """Have the writer send, before this run's writes, what earlier runs kept for this store.
+
+        The driver does not wait; a spool still in use (its run is going on) is left alone.
+        """
+        spools = []
+        for directory in find_spools(root):
+            try:
+                header = json.loads((directory / PENDING_NAME).open(encoding="utf-8").readline())
+            except (OSError, ValueError):
+                continue
+            if header.get("uri") == self.tracking_uri:
+                spools.append(str(directory.resolve()))
+        if spools:
+            writer_process().run(f"sync-{run_id}").submit("sending kept writes", "sync", spools)
 
     @hookimpl
     def trainhooks_on_trial_start(self, event: TrialStarted) -> None:
@@ -200,7 +251,11 @@ class MlflowPlugin:
             self.settings.skops_trusted_types,
         )
         self._report()
-        if isinstance(logged, ModelNotLogged):  # the rest of the run is still logged; the parent is tagged
+        if logged is None and self._writes.failure is None and self._writes.outage is not None:
+            if self.settings.register_as:  # registering needs the model's id: it is not known yet
+                name = self.settings.register_as
+                self._note(f"mlflow: the refit model is kept in the spool, so not registered as {name!r}")
+        elif isinstance(logged, ModelNotLogged):  # the rest of the run is still logged; the parent is tagged
             registered = f", so not registered as {self.settings.register_as!r}" if self.settings.register_as else ""
             self._note(f"mlflow: the refit model was not logged{registered}: {logged.error}")
         elif logged is not None and self.settings.register_as:
@@ -276,7 +331,17 @@ class MlflowPlugin:
             ended_ms=ended_ms,
             error=error,
         )
+        pending = writes.submit("sending the kept writes", "pending").result() or 0
         writes.close()  # waits for every write of the run
+        if pending:
+            where = spool_dir(str((self._config.get("run") or {}).get("dir") or "trainhooks-runs"), writes.key)
+            self._note(
+                f"mlflow: {pending} writes to {self.tracking_uri} are pending in {where} "
+                f"(the store failed while {writes.outage.what if writes.outage else 'writing'}); "
+                f"send them with `trainhooks runs sync {writes.key}`"
+            )
+        elif writes.outage is not None and writes.failure is None:
+            log.info("mlflow: the %d writes kept during the outage were sent", writes.spooled)
         if self._parent is not None and self._parent.exception() is None and self._parent.result() is not None:
             parent: layout.ParentRun = self._parent.result()
             self.parent_run_id = parent.run_id

@@ -8,11 +8,18 @@ the driver sent them; the driver only pickles commands and waits when it needs a
 registry) or at the end of a run. It is still the single writer DESIGN asks for: trials never
 talk to MLflow, and nothing else does.
 
-Each command names a :class:`~._writer.RunTreeWriter` method (:data:`COMMANDS`). After a run's
-first failed write the rest of that run's writes are skipped and reported by name, so a tracking
-server that went away costs one timeout, not one per trial. The refit model and the parent run's
-artifacts are not such writes: the writer logs each on its own and tags the parent run with what
-is missing (``_writer``), so one model skops refuses does not cost the run's summary.
+Each command names a :class:`~._writer.RunTreeWriter` method (:data:`COMMANDS`). When a write of
+a run fails (the server went away, the database is locked), the writer keeps it and every later
+write of the run in the run's spool (``_spool``) and answers "spooled", so a tracking server that
+went away costs one timeout, not one per trial, and loses nothing. While the run goes on it retries
+the kept writes in order, with backoff (:data:`FIRST_RETRY_S` doubling up to :data:`MAX_RETRY_S`),
+between commands and while waiting for one, never making the driver wait; once all are sent the
+run writes directly again. What is left at the end stays in the spool: :func:`sync_spool` sends it
+(``trainhooks runs sync``, and the next run against the same store). Only writes that cannot be
+kept (registry calls, which need an answer; any write when the spool cannot be written) still
+fail the run's tracking: its later writes are skipped and reported by name. The refit model and the
+parent run's artifacts are logged each on its own: the writer tags the parent run with what is
+missing (``_writer``), so one model skops refuses does not cost the run's summary.
 
 The process runs :func:`main`: commands come pickled on stdin, replies go out pickled on the
 original stdout. Anything MLflow prints or logs there (its "View run" links, its database migration
@@ -37,11 +44,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ._redact import redact
+from ._spool import Spool, SpoolBusy
 
 log = logging.getLogger("trainhooks.plugins.mlflow.writer")
 
@@ -62,12 +72,27 @@ COMMANDS = frozenset(
         "set_alias",
         "end_run",
         "drain",
+        "spool",
+        "pending",
+        "sync",
     }
 )
-"""What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run`` and ``drain``."""
+"""What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run``, ``drain``,
+``spool`` (where the run keeps writes it cannot make), ``pending`` (a last try; how many are left) and
+``sync`` (send other runs' spools)."""
 
-_ALWAYS = frozenset({"drain", "end_run"})  # still run after a failure: waiting, and the last try to end the parent
-_NOT_WRITES = frozenset({"drain", "forget", "end_run"})  # never listed as skipped writes
+SPOOLED = frozenset(
+    {"open_parent", "open_trial", "close_trial", "log_trial", "end_open_trial", "close_parent", "log_model"}
+)
+"""The writes a failure keeps in the spool: everything that needs no answer to go on."""
+
+_ALWAYS = frozenset({"drain", "end_run", "spool", "pending", "sync"})  # still run after a failure
+_NOT_WRITES = frozenset({"drain", "forget", "end_run", "spool", "pending", "sync"})  # never listed as skipped
+
+FIRST_RETRY_S = 2.0
+"""Seconds before the first retry of a run's kept writes; each failed retry doubles the wait."""
+MAX_RETRY_S = 60.0
+"""The longest wait between two retries."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +130,8 @@ class RunWrites:
     key: str
     failure: Failure | None = None
     skipped: list[str] = field(default_factory=list)
+    outage: Failure | None = None  # the first write that failed and was kept in the spool
+    spooled: int = 0  # how many writes were kept in the spool
 
     def submit(self, what: str, command: str, *args: Any, **kwargs: Any) -> Future[Any]:
         """Queue ``command``; the future gets its result, its error, or ``None`` if it was skipped."""
@@ -166,7 +193,7 @@ class WriterProcess:
         with self._lock:
             seq = next(self._seq)
             try:
-                data = pickle.dumps((seq, run.key, command, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps((seq, run.key, what, command, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:
                 self._settle(run, what, command, future, ("error", one_line(exc)))
                 return future
@@ -247,6 +274,11 @@ class WriterProcess:
             status = "skipped"  # the run already failed (e.g. the process died): later writes are skipped
         if status == "ok":
             future.set_result(payload)
+        elif status == "spooled":  # kept for later: nothing to answer now
+            run.spooled += 1
+            if payload is not None and run.outage is None:
+                run.outage = Failure(what, payload)
+            future.set_result(None)
         elif status == "skipped":
             if command not in _NOT_WRITES:
                 run.skipped.append(what)
@@ -280,6 +312,25 @@ class _Run:
     uri: str | None = None  # its tracking URI (its secrets are masked in error replies)
     limits: tuple[int, int] = (0, 0)  # MLflow HTTP retries and timeout for this run's requests
     failed: bool = False
+    spool: Spool | None = None  # where its writes go while the store fails (``spool`` command)
+    header: dict[str, Any] = field(default_factory=dict)  # what a later process needs to replay the spool
+    spooling: bool = False  # the store failed: writes go to the spool until a retry sends it all
+    backoff_s: float = FIRST_RETRY_S
+    retry_at: float = 0.0  # time.monotonic() of the next retry
+
+    def keep(self, what: str, command: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Put one write in the spool (starting it: lock, header) and plan a retry if none is planned."""
+        assert self.spool is not None
+        if not self.spooling:
+            self.spool.lock()
+            self.spool.start(self.header)
+            self.spooling, self.backoff_s = True, FIRST_RETRY_S
+            self.retry_at = time.monotonic() + self.backoff_s
+        self.spool.add(what, command, args, kwargs)
+
+    def release(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
 
 
 def _execute(run: _Run, command: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -300,36 +351,163 @@ def _execute(run: _Run, command: str, args: tuple[Any, ...], kwargs: dict[str, A
         with http_limits(*run.limits):
             run.writer = RunTreeWriter(make_client(uri), experiment, uri)
             return run.writer.open_parent(*rest, **kwargs)
+    if run.writer is None and run.header:  # replaying a spool whose parent run was created before
+        with http_limits(*run.limits):
+            run.writer = RunTreeWriter(
+                make_client(run.header["uri"]), run.header["experiment"], run.header["uri"], run.header["run_id"]
+            )
+            run.writer.user = run.header.get("user")
     if run.writer is None:
         raise RuntimeError("the parent run was never created")
     with http_limits(*run.limits):
         return getattr(run.writer, command)(*args, **kwargs)
 
 
-def serve(commands: BinaryIO, replies: BinaryIO) -> None:
-    """Run commands until the driver closes its end; reply to each one in order."""
-    runs: dict[str, _Run] = {}
+def _send_kept(run: _Run) -> tuple[int, str | None]:
+    """Send the run's kept writes in order, marking each as sent; stops at the first failure.
+
+    Returns how many were sent and the failure's one-line error (``None`` when all were sent, and
+    then the spool is removed and the run writes directly again).
+    """
+    assert run.spool is not None
+    sent = 0
+    for kept in run.spool.pending():
+        try:
+            _execute(run, kept.command, kept.args, kept.kwargs)
+        except Exception as exc:
+            run.backoff_s = min(run.backoff_s * 2, MAX_RETRY_S)
+            run.retry_at = time.monotonic() + run.backoff_s
+            return sent, redact(one_line(exc), run.uri)
+        run.spool.sent(kept.n)
+        sent += 1
+    run.spool.finish()
+    run.spooling = False
+    return sent, None
+
+
+def _retry_due(runs: Mapping[str, _Run], force: bool = False) -> None:
+    now = time.monotonic()
+    for run in runs.values():
+        if run.spooling and (force or run.retry_at <= now):
+            sent, error = _send_kept(run)
+            print(f"trainhooks mlflow: retried kept writes: {sent} sent; {error or 'all sent'}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What sending one spool did: how many writes were sent, how many are left and why."""
+
+    directory: str
+    run_id: str | None
+    uri: str | None
+    sent: int
+    pending: int
+    error: str | None
+
+
+def sync_spool(directory: str | os.PathLike[str]) -> SyncResult:
+    """Send the writes kept in one spool to the store named in its header (idempotent).
+
+    A spool held by another process (its run is still going) is left alone: ``error`` says so.
+    """
+    spool = Spool(directory)
+    try:
+        spool.lock()
+    except SpoolBusy as exc:
+        return SyncResult(str(directory), None, None, 0, spool.count(), str(exc))
+    try:
+        if not spool.exists:
+            return SyncResult(str(directory), None, None, 0, 0, None)
+        header = spool.header()
+        run = _Run(uri=header["uri"], limits=tuple(header["limits"]), spool=spool, header=header, spooling=True)
+        sent, error = _send_kept(run)
+        return SyncResult(str(directory), header["run_id"], redact(header["uri"]), sent, spool.count(), error)
+    finally:
+        spool.close()
+
+
+def _handle(runs: dict[str, _Run], key: str, what: str, command: str, args: Any, kwargs: Any) -> tuple[str, Any]:
+    run = runs.setdefault(key, _Run())
+    if command == "forget":
+        runs.pop(key).release()
+        return ("ok", None)
+    if command not in COMMANDS:
+        return ("error", f"unknown command {command!r}")
+    if command == "spool":
+        directory, run.header = args
+        run.spool = Spool(directory)
+        if run.spool.count():  # a resumed run whose earlier writes are still kept: they go first
+            with contextlib.suppress(SpoolBusy):
+                run.spool.lock()
+                run.spooling, run.retry_at = True, 0.0
+        return ("ok", None)
+    if command == "pending":  # the run's end: one last try, whatever the backoff
+        if run.spooling:
+            _retry_due({key: run}, force=True)
+        return ("ok", run.spool.count() if run.spooling and run.spool is not None else 0)
+    if command == "sync":
+        return ("ok", [sync_spool(directory) for directory in args[0]])
+    if run.spooling and command in SPOOLED:
+        _retry_due({key: run})
+        if run.spooling:
+            return _keep(run, what, command, args, kwargs, None)
+    if run.failed and command not in _ALWAYS:
+        return ("skipped", None)
+    try:
+        return ("ok", _execute(run, command, args, kwargs))
+    except Exception as exc:
+        error = redact(one_line(exc), run.uri)
+        if run.spool is not None and command in SPOOLED:
+            return _keep(run, what, command, args, kwargs, error)
+        run.failed = True
+        return ("error", error)
+
+
+def _keep(run: _Run, what: str, command: str, args: Any, kwargs: Any, error: str | None) -> tuple[str, Any]:
+    """Spool a write; if even the spool cannot be written, the run's tracking fails (one line)."""
+    try:
+        run.keep(what, command, args, kwargs)
+    except Exception as exc:
+        run.failed = True
+        where = run.spool.directory if run.spool is not None else "the spool"
+        return ("error", f"{error + '; ' if error else ''}cannot keep it in {where}: {one_line(exc)}")
+    return ("spooled", error)
+
+
+def _read_commands(commands: BinaryIO, inbox: queue.Queue[Any]) -> None:
     while True:
         try:
-            seq, key, command, args, kwargs = pickle.load(commands)
+            inbox.put(pickle.load(commands))
         except EOFError:
+            inbox.put(None)
             return
-        run = runs.setdefault(key, _Run())
-        if command == "forget":
-            runs.pop(key, None)
-            reply: tuple[str, Any] = ("ok", None)
-        elif command not in COMMANDS:
-            reply = ("error", f"unknown command {command!r}")
-        elif run.failed and command not in _ALWAYS:
-            reply = ("skipped", None)
-        else:
-            try:
-                reply = ("ok", _execute(run, command, args, kwargs))
-            except Exception as exc:
-                run.failed = True
-                reply = ("error", redact(one_line(exc), run.uri))
+
+
+def serve(commands: BinaryIO, replies: BinaryIO) -> None:
+    """Run commands until the driver closes its end; reply to each one in order.
+
+    Commands are read by a thread, so that while none comes the kept writes of a run whose store
+    failed are retried when their backoff is over.
+    """
+    runs: dict[str, _Run] = {}
+    inbox: queue.Queue[Any] = queue.Queue()
+    threading.Thread(target=_read_commands, args=(commands, inbox), daemon=True).start()
+    while True:
+        waiting = [run.retry_at for run in runs.values() if run.spooling]
+        timeout = max(0.0, min(waiting) - time.monotonic()) if waiting else None
+        try:
+            item = inbox.get(timeout=timeout)
+        except queue.Empty:
+            _retry_due(runs)
+            continue
+        if item is None:
+            break
+        seq, key, what, command, args, kwargs = item
+        reply = _handle(runs, key, what, command, args, kwargs)
         pickle.dump((seq, reply), replies, protocol=pickle.HIGHEST_PROTOCOL)
         replies.flush()
+    for run in runs.values():
+        run.release()
 
 
 def main() -> None:
@@ -340,4 +518,14 @@ def main() -> None:
     serve(sys.stdin.buffer, replies)
 
 
-__all__ = ["Failure", "RunWrites", "WriteFailed", "WriterProcess", "main", "writer_process"]
+__all__ = [
+    "SPOOLED",
+    "Failure",
+    "RunWrites",
+    "SyncResult",
+    "WriteFailed",
+    "WriterProcess",
+    "main",
+    "sync_spool",
+    "writer_process",
+]

@@ -8,8 +8,14 @@ including the whole epoch history, end it).
 The refit model and each artifact of the parent run (trials.csv, config.toml, summary.json) are
 logged on their own: one that fails (a model skops refuses, an unreadable model file) is left out,
 the others are still logged, and the parent run is tagged with what is missing and why
-(:data:`MISSING_TAG`). A failure of the run's own writes (the server went away) still stops the
-run's later writes (``_process``).
+(:data:`MISSING_TAG`). A failure of the run's own writes (the server went away) makes the writer
+process keep that write and the later ones in the run's spool (``_process``, ``_spool``).
+
+Every write can be made again without duplicating anything, so a spool can be replayed after a
+crash in the middle of it: the parent run is found by its ``trainhooks.run_id`` tag and a trial's
+run by its parent and ``trainhooks.trial_id`` before one is created; metrics carry explicit
+timestamps and steps (MLflow keeps one copy of an identical point); artifacts overwrite their
+path; a model already linked to the parent run is not logged again.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from . import _layout as layout
 from . import _registry as registry
 from ._client import log_batch, param_value
 from ._dataset import log_training_data
-from ._model import LoggedModel, ModelNotLogged, ModelNotSaved, log_refit_model
+from ._model import MODEL_NAME, LoggedModel, ModelNotLogged, ModelNotSaved, log_refit_model
 from ._process import one_line
 from ._redact import redact
 from ._toml import dumps as toml_dumps
@@ -42,10 +48,11 @@ class RunTreeWriter:
     ``uri`` (the tracking URI in use): credentials are never written to MLflow.
     """
 
-    def __init__(self, client: Any, experiment_name: str, uri: str | None = None) -> None:
+    def __init__(self, client: Any, experiment_name: str, uri: str | None = None, run_key: str | None = None) -> None:
         self.client = client
         self.experiment_name = experiment_name
         self.uri = uri
+        self.run_key = run_key  # the trainhooks run id: finds the parent run when replaying a spool
         self.experiment_id: str | None = None
         self.parent_id: str | None = None
         self._children: dict[int, str] = {}  # trial id -> its child run
@@ -71,6 +78,35 @@ class RunTreeWriter:
                 raise
             return experiment.experiment_id
 
+    def _find(self, *conditions: str) -> str | None:
+        """The id of the oldest run of the experiment matching every ``tags.<key> = 'value'`` condition."""
+        if self.experiment_id is None:
+            self.experiment_id = self._experiment()
+        runs = self.client.search_runs(
+            [self.experiment_id], filter_string=" and ".join(conditions), order_by=["attributes.start_time ASC"]
+        )
+        return runs[0].info.run_id if runs else None
+
+    def _parent(self) -> str:
+        """The parent run's id; found by the trainhooks run id when this writer did not create it."""
+        if self.parent_id is None and self.run_key is not None:
+            found = self._find(f"tags.`{layout.TAG_PREFIX}run_id` = '{self.run_key}'")
+            self.parent_id = found  # children carry no run_id tag: only a parent matches
+        if self.parent_id is None:
+            raise RuntimeError("the parent run was never created")
+        return self.parent_id
+
+    def _child(self, trial_id: int) -> str | None:
+        """The run of trial ``trial_id`` under the parent, if it exists."""
+        if trial_id not in self._children:
+            found = self._find(
+                f"tags.`{layout.PARENT_TAG}` = '{self._parent()}'",
+                f"tags.`{layout.TAG_PREFIX}trial_id` = '{trial_id}'",
+            )
+            if found is not None:
+                self._children[trial_id] = found
+        return self._children.get(trial_id)
+
     def open_parent(
         self,
         run_id: str,
@@ -87,14 +123,16 @@ class RunTreeWriter:
 
         config = self._clean(config)  # the tags' digest too is of the redacted config
         self.experiment_id = self._experiment()
-        self.user = user
-        run = self.client.create_run(
-            self.experiment_id,
-            start_time=started_ms,
-            tags=layout.parent_tags(run_id, kind, config, user=user, source=self._clean(source)),
-            run_name=f"{kind}-{run_id[:8]}",
-        )
-        self.parent_id = run.info.run_id
+        self.user, self.run_key = user, run_id
+        self.parent_id = self._find(f"tags.`{layout.TAG_PREFIX}run_id` = '{run_id}'")
+        if self.parent_id is None:
+            run = self.client.create_run(
+                self.experiment_id,
+                start_time=started_ms,
+                tags=layout.parent_tags(run_id, kind, config, user=user, source=self._clean(source)),
+                run_name=f"{kind}-{run_id[:8]}",
+            )
+            self.parent_id = run.info.run_id
         params = [Param(k, param_value(v)) for k, v in layout.parent_params(config).items()]
         log_batch(self.client, self.parent_id, params=params)
         if dataset:
@@ -114,6 +152,7 @@ class RunTreeWriter:
         """Summary metrics and tags, the artifacts (trials CSV, summary JSON, config TOML), then the status."""
         from mlflow.entities import Metric, RunTag
 
+        self._parent()
         assert self.parent_id is not None
         summary, config, error = self._clean(summary), self._clean(config), self._clean(error)
         tags = [RunTag(f"{layout.TAG_PREFIX}status", status)]
@@ -155,12 +194,15 @@ class RunTreeWriter:
     # -- trials --------------------------------------------------------------------------------
 
     def open_trial(self, record: layout.TrialRecord) -> None:
-        assert self.parent_id is not None and self.experiment_id is not None
+        parent_id = self._parent()
+        if self._child(record.trial_id) is not None:  # made before (a replayed spool, a resumed run)
+            return
+        assert self.experiment_id is not None
         run = self.client.create_run(
             self.experiment_id,
             start_time=record.started_ms,
             tags={
-                layout.PARENT_TAG: self.parent_id,
+                layout.PARENT_TAG: parent_id,
                 f"{layout.TAG_PREFIX}trial_id": str(record.trial_id),
                 f"{layout.TAG_PREFIX}state": "running",
                 **layout.identity_tags(self.user, None),
@@ -173,7 +215,9 @@ class RunTreeWriter:
         """The trial's params, epoch history, final metrics and tags in one batch, then its status."""
         from mlflow.entities import Metric, Param, RunTag
 
-        child_id = self._children[record.trial_id]
+        child_id = self._child(record.trial_id)
+        if child_id is None:
+            raise RuntimeError(f"the run of trial {record.trial_id} was never created")
         assert record.ended is not None and record.ended_ms is not None
         ended = record.ended
         metrics = [
@@ -194,7 +238,7 @@ class RunTreeWriter:
 
     def end_open_trial(self, record: layout.TrialRecord, status: str, ended_ms: int) -> None:
         """End a child run whose trial never reported ``trial-ended`` (the run failed)."""
-        child_id = self._children.get(record.trial_id)
+        child_id = self._child(record.trial_id)
         if child_id is not None:
             self.client.set_terminated(child_id, status=status, end_time=ended_ms)
 
@@ -207,7 +251,14 @@ class RunTreeWriter:
         serialization: str = "cloudpickle",
         skops_trusted_types: Sequence[str] = (),
     ) -> LoggedModel | ModelNotLogged:
-        """Log the refit model; if it cannot be, say why (and remember it for the parent's tags) instead of raising."""
+        """Log the refit model; if it cannot be, say why (and remember it for the parent's tags) instead of raising.
+
+        A model already linked to the parent run (a replayed spool) is returned, not logged again.
+        """
+        parent_id = self._parent()
+        logged = self._logged_model(parent_id)
+        if logged is not None:
+            return logged
         assert self.experiment_id is not None and self.parent_id is not None
         try:
             return log_refit_model(
@@ -224,10 +275,17 @@ class RunTreeWriter:
             self.missing["model"] = why
             return ModelNotLogged(why)
 
+    def _logged_model(self, parent_id: str) -> LoggedModel | None:
+        outputs = self.client.get_run(parent_id).outputs
+        for output in getattr(outputs, "model_outputs", None) or []:
+            model = self.client.get_logged_model(output.model_id)
+            if str(model.status) in ("READY", "LoggedModelStatus.READY") and model.name == MODEL_NAME:
+                return LoggedModel(model.model_id, f"models:/{model.model_id}", model.artifact_location)
+        return None
+
     def register(self, name: str, logged: LoggedModel, tags: dict[str, str]) -> str:
-        assert self.parent_id is not None
         return registry.register_version(
-            self.client, name, logged.artifact_location, logged.model_id, self.parent_id, tags
+            self.client, name, logged.artifact_location, logged.model_id, self._parent(), tags
         )
 
     def alias_holder(self, name: str, alias: str) -> registry.Holder | None:

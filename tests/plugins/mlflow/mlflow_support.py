@@ -103,10 +103,12 @@ class MlflowServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self, timeout_s: float = 240.0) -> None:
+    def start(self, timeout_s: float = 240.0, *, same_port: bool = False) -> None:
+        """Start the server (on a new free port, or again on its last one with ``same_port``)."""
         if self.template is not None and not (self.root / "server.db").exists():
             shutil.copyfile(self.template, self.root / "server.db")
-        self.port = free_port()
+        if not same_port:
+            self.port = free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         command = [
             sys.executable,

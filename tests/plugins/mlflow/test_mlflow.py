@@ -387,13 +387,14 @@ def test_tracking_failure_mid_run_is_isolated_and_noted(mlflow_db_template: Path
 
     assert result.summary["n_trials"] == 4 and result.best_estimator is not None
     (note,) = [n for n in result.summary.get("notes", []) if n.startswith("mlflow:")]
-    assert f"logging to {store.uri} failed while" in note and "not logged from then on" in note
-    assert [e.plugin for e in recorder.of(PluginFailed)] == ["mlflow"]
+    assert f"writes to {store.uri} are pending in" in note  # kept in the spool, not lost (test_outage.py)
+    assert f"trainhooks runs sync {result.run_id}" in note
+    assert recorder.of(PluginFailed) == []
     with sqlite3.connect(db) as con:
         con.execute("ALTER TABLE runs_gone RENAME TO runs")
         con.execute("ALTER TABLE metrics_gone RENAME TO metrics")
     (parent,) = store.parents()
-    assert len(store.children(parent.info.run_id)) <= 2  # trials 0 and 1 at most
+    assert len(store.children(parent.info.run_id)) <= 2  # trials 0 and 1 at most, until the spool is sent
 
 
 def test_train_logs_one_parent_with_one_trial(mlflow_store: Store) -> None:

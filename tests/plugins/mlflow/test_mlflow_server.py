@@ -82,6 +82,7 @@ def test_server_stopped_mid_run_does_not_stop_the_search(mlflow_server: MlflowSe
     assert result.summary["n_trials"] == 4 and result.summary["n_complete"] == 4
     assert result.best_estimator is not None and result.test_score is not None
     (note,) = [n for n in result.summary["notes"] if n.startswith("mlflow:")]
-    assert f"logging to {mlflow_server.uri} failed while" in note and "not logged from then on" in note
-    assert [e.plugin for e in recorder.of(PluginFailed)] == ["mlflow"]
+    assert f"writes to {mlflow_server.uri} are pending in" in note  # kept, sent later (test_outage.py)
+    assert f"trainhooks runs sync {result.run_id}" in note
+    assert recorder.of(PluginFailed) == []
     assert recorder.names[-1] == "run-ended"
