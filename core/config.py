@@ -221,8 +221,8 @@ class BayesSettings(_Section):
     alternatives (docs/tuning.md, "Bayesian optimisation settings"; ``benchmarks/bayes_settings.py``).
     """
 
-    base_estimator: Literal["GP", "RF", "ET", "GBRT"] = "GP"
-    """The surrogate model: Gaussian process, random forest, extra trees or gradient boosting."""
+    base_estimator: Literal["GP", "RF", "ET"] = "GP"
+    """The surrogate: Gaussian process, random forest or extra trees (skopt's GBRT fails with current scikit-learn)."""
     acq_func: Literal["gp_hedge", "EI", "PI", "LCB"] = "gp_hedge"
     """The acquisition function; ``gp_hedge`` picks among EI, PI and LCB as the search goes."""
     acq_optimizer: Literal["auto", "sampling", "lbfgs"] = "auto"
