@@ -208,11 +208,17 @@ class Session:
 
     # -- config files --------------------------------------------------------------------------
 
-    def run_config(self, config: RunConfig, kind: str = "tune") -> RunResult:
-        """Run a validated :class:`RunConfig` (what ``trainhooks tune/train CONFIG`` does)."""
+    def run_config(self, config: RunConfig, kind: str = "tune", *, source: str | None = None) -> RunResult:
+        """Run a validated :class:`RunConfig` (what ``trainhooks tune/train CONFIG`` does).
+
+        :param source: where the run was described, the config file's path for the CLI; plugins see it
+            as ``RunStarted.source`` (MLflow's ``mlflow.source.name``). ``None``: the running script.
+        """
         self.check_plugin_tables(config)
         checks = self.data_validation(config)
-        return self.execute(spec_from_config(config, kind, self.registered_estimators(), checks=checks))
+        spec = spec_from_config(config, kind, self.registered_estimators(), checks=checks)
+        spec.source = source
+        return self.execute(spec)
 
     def data_validation(self, config: RunConfig) -> DataValidation:
         """The data-validation step of a run of ``config``: asks this session's plugins about its data."""
@@ -223,7 +229,9 @@ class Session:
         check_plugin_tables(config.plugins.tables, self.plugin_report)
 
 
-SEARCH_ONLY = frozenset({"strategy", "n_trials", "space", "timeout_s", "n_jobs", "executor", "dask_address"})
+SEARCH_ONLY = frozenset(
+    {"strategy", "n_trials", "space", "timeout_s", "n_jobs", "executor", "dask_address", "bayes", "tpe"}
+)
 """``[search]`` settings that only a tune uses (a train run is one trial in this process)."""
 
 
