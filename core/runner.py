@@ -82,6 +82,9 @@ class RunSpec:
     dataset: Dataset
     notes: list[str] = field(default_factory=list)
     """Summary notes known before the run starts (the data-validation plugins' warnings), first in ``notes``."""
+    source: str | None = None
+    """Where the run was described (``RunStarted.source``): the config file of a CLI run; ``None``
+    for the Python API, whose source is the running script."""
 
     @property
     def search(self) -> SearchConfig:
@@ -242,7 +245,7 @@ class Runner:
                 RunStarted,
                 kind=self.spec.kind,
                 config=self._plain_config,
-                source=script_source(),
+                source=self.spec.source or script_source(),
                 dataset=describe_dataset(self.spec.dataset, self._plain_config.get("data")),
             )
             try:

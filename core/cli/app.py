@@ -170,7 +170,7 @@ def _run_command(kind: str) -> click.Command:
             hook_timeout_s=run_config.plugins.hook_timeout_s,
         )
         try:
-            result = session.run_config(run_config, kind)
+            result = session.run_config(run_config, kind, source=str(config.resolve()))
         except SearchInterrupted as interrupted:
             _report(interrupted.result, as_json)
             output.stderr.print("interrupted: the run was closed; the summary above covers the finished trials")

@@ -1,9 +1,12 @@
-"""What MLflow shows of a Pipeline and of a one-epoch trial's per-fold reports (real SQLite store)."""
+"""What MLflow shows of a Pipeline, of per-fold reports and of a CLI run's source (real SQLite store)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import pytest
+from builders import run_config, write_toml
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -43,3 +46,16 @@ def test_a_pipeline_shows_its_steps_and_fold_reports_are_not_epochs(mlflow_store
         assert sorted(m.step for m in running) == [1, 2, 3]
         assert client.get_metric_history(child.info.run_id, "epoch_score") == []
         assert running[-1].value == child.data.metrics["score"]
+
+
+@pytest.mark.slow
+def test_a_cli_run_names_its_config_file_as_the_mlflow_source(
+    mlflow_store: Store, run_cli: Any, tmp_path: Path
+) -> None:
+    config = write_toml(tmp_path / "tune.toml", run_config(experiment={"name": mlflow_store.experiment}))
+    proc = run_cli("tune", str(config), "-q", "--tracking-uri", mlflow_store.uri, "--no-plugin", "report")
+    assert proc.returncode == 0, proc.stderr
+
+    (parent,) = mlflow_store.parents()
+    assert parent.data.tags["mlflow.source.name"] == str(config.resolve())
+    assert parent.data.tags["mlflow.source.type"] == "LOCAL"
