@@ -25,6 +25,7 @@ from typing import Any
 
 from trainhooks.hooks import (
     EpochEnded,
+    Event,
     ModelFitted,
     ModelRegistered,
     RunContext,
@@ -194,6 +195,43 @@ class MlflowPlugin:
             source=event.source,
             dataset=event.dataset,
         )
+        if (self._config.get("run") or {}).get("resume"):
+            self._reattach(event)
+
+    def _reattach(self, event: RunStarted) -> None:
+        """Continue the MLflow run tree of a resumed run (``tune --resume``) instead of starting one.
+
+        The parent run is found by its ``trainhooks.run_id`` tag (``open_parent`` creates it only if
+        it does not exist) and its trials by their ``trainhooks.trial_id`` tag. The journaled
+        trials' events go through the trial hooks again, so each one's run holds its results even
+        if the interrupted run had not written them yet (writing a trial again duplicates nothing),
+        and the parent's trials table and search history cover every trial. A trial that was
+        running when the run stopped (started, never ended) is ended ``KILLED`` now; if the search
+        runs it again, the same child run gets its new results.
+        """
+        from trainhooks.journal import JOURNAL_NAME, read_journal, run_dir
+
+        root = str((self._config.get("run") or {}).get("dir") or "trainhooks-runs")
+        journal = read_journal(run_dir(root, event.run_id) / JOURNAL_NAME)
+        handlers = {
+            TrialStarted.name: self.trainhooks_on_trial_start,
+            EpochEnded.name: self.trainhooks_on_epoch_end,
+            TrialEnded.name: self.trainhooks_on_trial_end,
+        }
+        for data in journal.events:
+            handler = handlers.get(data.get("name", ""))
+            if handler is not None:
+                handler(Event.from_dict(data))
+        if self.settings.log_trials == "all":
+            for record in self._records.values():
+                if record.ended is None:
+                    self._submit(
+                        f"ending the stale run of trial {record.trial_id}",
+                        "end_open_trial",
+                        record,
+                        "KILLED",
+                        layout.ms(event.timestamp),
+                    )
 
     def _send_left_spools(self, root: str, run_id: str) -> None:
         """Have the writer send, before this run's writes, what earlier runs kept for this store.
