@@ -47,18 +47,43 @@ def runs_group() -> None:
 @click.option("--experiment", metavar="NAME", help="Only runs of this experiment (default: all experiments).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option(
+    "--dir",
+    "root",
+    default="trainhooks-runs",
+    show_default=True,
+    metavar="DIR",
+    help="The runs' directories ([run] dir): their journals say which runs can be resumed.",
+)
 @_uri_option
-def list_command(experiment: str | None, limit: int, as_json: bool, tracking_uri: str | None) -> None:
-    """Recent trainhooks runs, newest first: best score, strategy, trials and state."""
+def list_command(experiment: str | None, limit: int, as_json: bool, root: str, tracking_uri: str | None) -> None:
+    """Recent trainhooks runs, newest first: best score, strategy, trials, state, and which can be resumed."""
     from trainhooks.cli.output import print_json
 
     from ._render import print_run_list
 
-    rows = list_rows(_client(tracking_uri), experiment=experiment, limit=limit)
+    rows = with_resume(list_rows(_client(tracking_uri), experiment=experiment, limit=limit), root)
     if as_json:
         print_json(rows)
     else:
         print_run_list(rows)
+
+
+RESUMABLE = frozenset({"interrupted", "failed", "crashed"})
+"""Journal statuses a run can be continued from (``trainhooks.journal.Journal.status``)."""
+
+
+def with_resume(rows: list[dict[str, Any]], root: str) -> list[dict[str, Any]]:
+    """Add each row's journal status (``journal``, ``None`` without one) and, for a run that can be
+    continued, the command that does it (``resume``); journals are found under ``root``."""
+    from trainhooks.journal import list_journals
+
+    status = {journal.run_id: journal.status for journal in list_journals(root)}
+    for row in rows:
+        row["journal"] = status.get(row["trainhooks_run_id"] or "")
+        resumable = row["journal"] in RESUMABLE
+        row["resume"] = f"trainhooks tune CONFIG --resume {row['trainhooks_run_id']}" if resumable else None
+    return rows
 
 
 @runs_group.command("compare")

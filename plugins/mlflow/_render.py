@@ -31,11 +31,23 @@ def print_run_list(rows: list[dict[str, Any]]) -> None:
         console.print("no trainhooks runs found")
         return
     table = Table(title="trainhooks runs (newest first)", title_justify="left")
-    for column in ("run_id", "experiment", "kind", "strategy", "scoring", "best_score", "test", "trials", "state"):
+    for column in (
+        "run_id",
+        "experiment",
+        "kind",
+        "strategy",
+        "scoring",
+        "best_score",
+        "test",
+        "trials",
+        "state",
+        "resumable",
+    ):
         table.add_column(column)
     style = {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}
     for row in rows:
         state = row["state"]
+        resume = f"{row['journal']} (--resume {row['trainhooks_run_id']})" if row.get("resume") else "-"
         table.add_row(
             row["run_id"],
             _fmt(row["experiment"]),
@@ -46,8 +58,11 @@ def print_run_list(rows: list[dict[str, Any]]) -> None:
             _fmt(row["test_score"]),
             _fmt(row["n_trials"]),
             f"[{style.get(state, '')}]{state}[/]" if style.get(state) else state,
+            resume,
         )
     console.print(table)
+    if any(row.get("resume") for row in rows):
+        console.print("continue a resumable run with: trainhooks tune CONFIG --resume RUN_ID (its config file)")
 
 
 def print_comparison(comparison: dict[str, Any]) -> None:

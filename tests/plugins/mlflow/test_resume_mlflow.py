@@ -71,12 +71,23 @@ def _one_finished_tree(store: Store, run_id: str, n_trials: int) -> list[Any]:
     return children
 
 
-def test_a_resumed_run_goes_on_in_the_same_parent_run_and_it_ends_finished(mlflow_store: Store) -> None:
+def _listed(run_cli: Any, store: Store) -> list[dict[str, Any]]:
+    listing = run_cli("runs", "list", "--json", "--tracking-uri", store.uri, "--experiment", store.experiment)
+    assert listing.returncode == 0, listing.stderr
+    return json.loads(listing.stdout)
+
+
+@pytest.mark.slow
+def test_a_resumed_run_goes_on_in_the_same_parent_run_and_it_ends_finished(mlflow_store: Store, run_cli: Any) -> None:
     with pytest.raises(SearchInterrupted) as caught:
         _tune(mlflow_store, CtrlCAfter(3))
     run_id = caught.value.result.run_id
     (parent,) = mlflow_store.parents()
     assert parent.info.status == "KILLED"
+    (row,) = _listed(run_cli, mlflow_store)
+    assert (row["journal"], row["resume"]) == ("interrupted", f"trainhooks tune CONFIG --resume {run_id}")
+    table = run_cli("runs", "list", "--tracking-uri", mlflow_store.uri, "--experiment", mlflow_store.experiment)
+    assert f"interrupted (--resume {run_id})" in table.stdout
 
     resumed = _tune(mlflow_store, resume=run_id)
 
@@ -87,6 +98,8 @@ def test_a_resumed_run_goes_on_in_the_same_parent_run_and_it_ends_finished(mlflo
     assert [scores[t["trial_id"]] for t in resumed.trials] == pytest.approx(
         [t["mean_test_score"] for t in resumed.trials]
     )
+    (row,) = _listed(run_cli, mlflow_store)
+    assert (row["state"], row["journal"], row["resume"]) == ("FINISHED", "finished", None)
 
 
 def _kill_once_logging(process: subprocess.Popen[bytes], runs: Path, store: Store, k: int) -> str:
