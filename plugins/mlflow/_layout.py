@@ -26,6 +26,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from trainhooks import SUMMARY_KEYS, __version__
 from trainhooks.hooks import EpochEnded, TrialEnded
@@ -48,10 +49,16 @@ class ParentRun:
 
 
 def run_url(tracking_uri: str | None, parent: ParentRun) -> str | None:
-    """The parent run's page on a tracking server (``None`` for a local store, which has no UI of its own)."""
+    """The parent run's page on a tracking server (``None`` for a local store, which has no UI of its own).
+
+    Credentials and the query of the tracking URI are left out: a link is printed, stored in the
+    summary and pasted into tickets, and a browser asks for the login itself.
+    """
     if not tracking_uri or not tracking_uri.startswith(("http://", "https://")):
         return None
-    return f"{tracking_uri.rstrip('/')}/#/experiments/{parent.experiment_id}/runs/{parent.run_id}"
+    parts = urlsplit(tracking_uri)
+    base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}".rstrip("/")
+    return f"{base}/#/experiments/{parent.experiment_id}/runs/{parent.run_id}"
 
 
 @dataclass
