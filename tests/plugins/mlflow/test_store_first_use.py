@@ -1,15 +1,18 @@
-"""A new SQLite store used by several runs at once, and a store an interrupted migration broke.
+"""The SQLite store's file: a new store used by several runs at once, a store an interrupted
+migration broke, a store on a full disk.
 
 MLflow creates and migrates a SQLite store's schema on first use; three processes doing that at
 once on a new file race (their migrations collide and leave ``_alembic_tmp_*`` tables). The plugin
 opens a SQLite store under ``<db>.lock``, so every run logs; a store that is already half-migrated
-is one line saying how to repair it.
+is one line saying how to repair it, and so is a full disk.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -84,3 +87,39 @@ def test_a_half_migrated_store_is_one_line_saying_how_to_repair_it(half_migrated
         (line,) = [line for line in stderr.splitlines() if "_alembic_tmp_" in line]
         assert f"left table _alembic_tmp_trace_tags in {half_migrated}" in line
         assert "restore a backup" in line and "mlflow db upgrade" in line
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_the_store_is_one_line_naming_it_and_the_search_goes_on(
+    tmp_path: Path, mlflow_db_template: Path
+) -> None:
+    """A real write failure: the run's processes may write no file beyond half the store's size
+    (RLIMIT_FSIZE, EFBIG: SQLite fails as on a full disk), while the small run journal still fits."""
+    db = tmp_path / "full.db"
+    shutil.copyfile(mlflow_db_template, db)
+    limit = db.stat().st_size // 2
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    config = write_toml(
+        tmp_path / "run.toml",
+        run_config(experiment={"tracking_uri": f"sqlite:///{db}"}, search=SEARCH, plugins={"disable": ["report"]}),
+    )
+    result = subprocess.run(
+        [str(TRAINHOOKS), "tune", str(config), "--json", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=full_disk,
+    )
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["n_complete"] == 3  # the search goes on
+    assert "Traceback" not in result.stderr and "[SQL" not in result.stderr, result.stderr
+    (failed,) = [line for line in result.stderr.splitlines() if "logging to" in line]
+    assert f"logging to sqlite:///{db} failed while creating the parent run" in failed
+    (pending,) = [n for n in summary["notes"] if n.startswith("mlflow:")]  # the spool keeps the writes
+    assert "pending" in pending and "trainhooks runs sync" in pending
