@@ -134,7 +134,9 @@ def test_a_store_that_cannot_be_written_is_one_line_and_the_search_goes_on(
     summary = json.loads(result.stdout)["summary"]
     assert summary["n_complete"] == summary["n_trials"] == 2
     (note,) = [n for n in summary["notes"] if n.startswith("mlflow:")]
-    assert named in note and "not logged" in note and "\n" not in note
+    # what could not be written is either kept for `runs sync` (an unreachable store) or named as lost
+    kept = "are pending" in note and "trainhooks runs sync" in note
+    assert named in note and (kept or "not logged" in note) and "\n" not in note
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
     assert "Traceback" not in result.stderr
