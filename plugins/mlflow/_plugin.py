@@ -376,7 +376,8 @@ class MlflowPlugin:
             self._note(
                 f"mlflow: {pending} writes to {self.tracking_uri} are pending in {where} "
                 f"(the store failed while {writes.outage.what if writes.outage else 'writing'}); "
-                f"send them with `trainhooks runs sync {writes.key}`"
+                f"send them with `trainhooks runs sync {writes.key}`",
+                level=None,  # the outage was one warning line when it began; this goes to the summary
             )
         elif writes.outage is not None and writes.failure is None:
             log.info("mlflow: the %d writes kept during the outage were sent", writes.spooled)
