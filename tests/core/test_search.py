@@ -352,7 +352,7 @@ def test_results_table_is_like_cv_results(small_xy, trainhooks_session):
         ({"timeout_s": float("inf")}, "search.timeout_s: Input should be a finite number (got inf)"),
         (
             {"strategy": "bayse"},
-            "search.strategy: unknown strategy 'bayse' (did you mean 'bayes'?) (available: bayes, grid, random)",
+            "search.strategy: unknown strategy 'bayse' (did you mean 'bayes'?) (available: bayes, grid, random, tpe)",
         ),
     ],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,17 @@ def logged(store: Any, run_id: str) -> dict[str, Any]:
     }
 
 
+def wait_for_parent_run(db: Path, timeout_s: float = 120.0) -> None:
+    """Block until the MLflow writer process has created a run in ``db`` (its first write)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as con:
+            if con.execute("SELECT count(*) FROM runs").fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the MLflow writer created no run in {db} within {timeout_s} s")
+
+
 def spool_notes(result: Any) -> list[str]:
     return [n for n in result.summary.get("notes", []) if n.startswith("mlflow:")]
 
@@ -74,6 +86,8 @@ def test_store_back_before_the_end_gets_everything(mlflow_store: Any, mlflow_db_
         @hookimpl(trylast=True)
         def trainhooks_on_trial_start(self, event: Any) -> None:
             renames = {1: ("runs", "runs_gone"), 3: ("runs_gone", "runs")}.get(event.trial_id)
+            if event.trial_id == 1:
+                wait_for_parent_run(db)  # the writer starts in the background: break the store after it wrote
             if renames:
                 with sqlite3.connect(db) as con:
                     con.execute("ALTER TABLE {} RENAME TO {}".format(*renames))
