@@ -128,16 +128,7 @@ def check_dtypes(data: DataView, settings: DataChecksSettings) -> DataReport:
 
 def check_missing(data: DataView, settings: DataChecksSettings) -> DataReport:
     """Missing feature values: a problem unless the estimator accepts them or is a Pipeline (may impute)."""
-    per_column: dict[str, int] = {}
-    rows = 0
-    for frame in _parts(data):
-        row_mask = np.zeros(len(frame), dtype=bool)
-        for column in frame.columns:
-            missing = frame[column].isna().to_numpy()
-            if missing.any():
-                per_column[str(column)] = per_column.get(str(column), 0) + int(missing.sum())
-                row_mask |= missing
-        rows += int(row_mask.sum())
+    rows, per_column = _flagged_cells(data, lambda series: series.isna().to_numpy())
     if not rows:
         return DataReport()
     where = f"{rows} rows ({_counts(per_column)})"
@@ -155,24 +146,33 @@ def check_missing(data: DataView, settings: DataChecksSettings) -> DataReport:
 
 def check_infinite(data: DataView, settings: DataChecksSettings) -> DataReport:
     """Infinite feature values: no scikit-learn estimator or imputer accepts them."""
-    per_column: dict[str, int] = {}
-    rows = 0
-    for frame in _parts(data):
-        row_mask = np.zeros(len(frame), dtype=bool)
-        for column in frame.columns:
-            series = frame[column]
-            if not pd.api.types.is_float_dtype(series):
-                continue
-            infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
-            if infinite.any():
-                per_column[str(column)] = per_column.get(str(column), 0) + int(infinite.sum())
-                row_mask |= infinite
-        rows += int(row_mask.sum())
+    rows, per_column = _flagged_cells(data, _infinite)
     if not rows:
         return DataReport()
     return DataReport(
         problems=[f"data: features contain infinite values in {rows} rows ({_counts(per_column)}); clean them first"]
     )
+
+
+def _infinite(series: pd.Series) -> np.ndarray:
+    if not pd.api.types.is_float_dtype(series):
+        return np.zeros(len(series), dtype=bool)
+    return np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
+
+
+def _flagged_cells(data: DataView, flag: Callable[[pd.Series], np.ndarray]) -> tuple[int, dict[str, int]]:
+    """Rows with at least one flagged feature value, and flagged values per column (train and test)."""
+    per_column: dict[str, int] = {}
+    rows = 0
+    for frame in _parts(data):
+        row_mask = np.zeros(len(frame), dtype=bool)
+        for column in frame.columns:
+            flagged = flag(frame[column])
+            if flagged.any():
+                per_column[str(column)] = per_column.get(str(column), 0) + int(flagged.sum())
+                row_mask |= flagged
+        rows += int(row_mask.sum())
+    return rows, per_column
 
 
 def check_classes(data: DataView, settings: DataChecksSettings) -> DataReport:

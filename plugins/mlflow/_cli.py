@@ -25,6 +25,15 @@ _uri_option = click.option(
     help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI or {DEFAULT_TRACKING_URI}).",
 )
 
+_runs_dir_option = click.option(
+    "--dir",
+    "root",
+    default="trainhooks-runs",
+    show_default=True,
+    metavar="DIR",
+    help="The runs' directories ([run] dir): their journals and MLflow spools.",
+)
+
 
 def _client(tracking_uri: str | None) -> Any:
     from ._client import check_reachable, make_client
@@ -47,14 +56,7 @@ def runs_group() -> None:
 @click.option("--experiment", metavar="NAME", help="Only runs of this experiment (default: all experiments).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@click.option(
-    "--dir",
-    "root",
-    default="trainhooks-runs",
-    show_default=True,
-    metavar="DIR",
-    help="The runs' directories ([run] dir): their journals say which runs can be resumed.",
-)
+@_runs_dir_option
 @_uri_option
 def list_command(experiment: str | None, limit: int, as_json: bool, root: str, tracking_uri: str | None) -> None:
     """Recent trainhooks runs, newest first: best score, strategy, trials, state, and which can be resumed."""
@@ -110,14 +112,7 @@ def compare_command(runs: Sequence[str], as_json: bool, tracking_uri: str | None
 
 @runs_group.command("sync")
 @click.argument("run_id", required=False, metavar="[RUN_ID]")
-@click.option(
-    "--dir",
-    "root",
-    default="trainhooks-runs",
-    show_default=True,
-    metavar="DIR",
-    help="The runs' directories ([run] dir).",
-)
+@_runs_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was sent per run as JSON.")
 def sync_command(run_id: str | None, root: str, as_json: bool) -> None:
     """Send the MLflow writes a tracking outage left in runs' spools (every run's, or RUN_ID's).
