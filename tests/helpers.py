@@ -6,6 +6,8 @@ import os
 import signal
 from pathlib import Path
 
+from trainhooks.hooks import hookimpl
+
 REPO = Path(__file__).resolve().parent.parent
 """The repository root: docs/, examples/ and the code folders are found from here."""
 
@@ -20,3 +22,18 @@ def ctrl_c_enabled() -> None:
     never raises KeyboardInterrupt. Tests run from such a job would otherwise see no Ctrl-C at all.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class CtrlCAfter:
+    """Presses Ctrl-C (raises KeyboardInterrupt) when the k-th trial has ended."""
+
+    plugin_name = "ctrl_c"
+
+    def __init__(self, k: int) -> None:
+        self.k, self.ended = k, 0
+
+    @hookimpl
+    def trainhooks_on_trial_end(self) -> None:
+        self.ended += 1
+        if self.ended == self.k:
+            raise KeyboardInterrupt

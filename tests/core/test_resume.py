@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 import pytest
 from builders import breast_cancer, run_config, write_toml
+from helpers import CtrlCAfter
 from sklearn.linear_model import SGDClassifier
 
 from trainhooks.hooks import RunStarted, TrialStarted, hookimpl
@@ -25,21 +26,6 @@ from trainhooks.testing import EventRecorder, make_session
 
 SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}, "penalty": ["l2", "l1"]}
 GRID = {"alpha": [1e-4, 1e-3, 1e-2], "penalty": ["l2", "l1"]}
-
-
-class CtrlCAfter:
-    """Presses Ctrl-C (raises KeyboardInterrupt) when the k-th trial has ended."""
-
-    plugin_name = "ctrl_c"
-
-    def __init__(self, k: int) -> None:
-        self.k, self.ended = k, 0
-
-    @hookimpl
-    def trainhooks_on_trial_end(self) -> None:
-        self.ended += 1
-        if self.ended == self.k:
-            raise KeyboardInterrupt
 
 
 def _rows(trials: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -12,31 +12,16 @@ from typing import Any
 
 import pytest
 from builders import breast_cancer, run_config, write_toml
+from helpers import CtrlCAfter
 from mlflow_support import Store
 from sklearn.linear_model import SGDClassifier
 
-from trainhooks.hooks import hookimpl
 from trainhooks.journal import JOURNAL_NAME, read_journal
 from trainhooks.runner import SearchInterrupted
 from trainhooks.testing import EventRecorder, make_session
 
 SPACE = {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}, "penalty": ["l2", "l1"]}
 N_TRIALS = 6
-
-
-class CtrlCAfter:
-    """Presses Ctrl-C (raises KeyboardInterrupt) when the k-th trial has ended."""
-
-    plugin_name = "ctrl_c"
-
-    def __init__(self, k: int) -> None:
-        self.k, self.ended = k, 0
-
-    @hookimpl
-    def trainhooks_on_trial_end(self) -> None:
-        self.ended += 1
-        if self.ended == self.k:
-            raise KeyboardInterrupt
 
 
 def _tune(store: Store, *plugins: object, **kwargs: Any) -> Any:
