@@ -73,13 +73,6 @@ def config_digests(plain_config: Mapping[str, Any]) -> dict[str, str]:
     return {name: _digest(value) for name, value in sorted(plain_config.items()) if name != "run"}
 
 
-def data_digest(X: Any, y: Any) -> str:
-    """A digest of the training data (joblib's content hash of arrays and frames)."""
-    import joblib
-
-    return str(joblib.hash((X, y)))[:16]
-
-
 def result_to_dict(result: TrialResult) -> dict[str, Any]:
     """A trial result as plain JSON values (``history``'s epoch keys become strings)."""
     data = dataclasses.asdict(result)
@@ -292,7 +285,6 @@ __all__ = [
     "JournaledStamper",
     "ResumeRefused",
     "config_digests",
-    "data_digest",
     "list_journals",
     "read_journal",
     "result_from_dict",

@@ -33,7 +33,6 @@ from .journal import (
     JournalWriter,
     ResumeRefused,
     config_digests,
-    data_digest,
     list_journals,
     read_journal,
     result_from_dict,
@@ -220,7 +219,7 @@ class RunJournal:
 
     @classmethod
     def for_run(
-        cls, settings: RunSettings, *, kind: str, plain_config: Mapping[str, Any], X: Any, y: Any
+        cls, settings: RunSettings, *, kind: str, plain_config: Mapping[str, Any], data_digest: str
     ) -> RunJournal:
         """Nothing written yet: a new run's journal, or the checked journal of the run to resume."""
         if settings.resume is None:
@@ -230,7 +229,7 @@ class RunJournal:
             journal,
             kind=kind,
             digests=config_digests(plain_config),
-            data_digest=data_digest(X, y),
+            data_digest=data_digest,
             journal_on=settings.journal,
         )
         return cls(settings, journal)
@@ -259,8 +258,7 @@ class RunJournal:
         kind: str,
         plain_config: Mapping[str, Any],
         seed: int | None,
-        X: Any,
-        y: Any,
+        data_digest: str,
         stamp: Callable[..., Event],
         dispatcher: Dispatcher,
     ) -> Callable[..., Event]:
@@ -277,7 +275,7 @@ class RunJournal:
                 "created": time.time(),
                 "random_state": seed,
                 "digests": config_digests(plain_config),
-                "data_digest": data_digest(X, y),
+                "data_digest": data_digest,
                 "config": dict(plain_config),
             }
             self.writer = JournalWriter.create(self.settings.dir, run_id, header)

@@ -158,13 +158,11 @@ class Runner:
     def __init__(self, dispatcher: Dispatcher, spec: RunSpec, *, principal: str, plugin_names: list[str]) -> None:
         self.dispatcher = dispatcher
         self.spec = spec
+        self._plain_config = spec.config.to_plain()  # what plugins see, from TOML or Python alike
+        self._dataset = describe_dataset(spec.dataset, self._plain_config.get("data"))  # hashes the data once
         # the journal of the run to continue is read (and checked) here; nothing is written yet
         self.journal = RunJournal.for_run(
-            spec.config.run,
-            kind=spec.kind,
-            plain_config=spec.config.to_plain(),
-            X=spec.dataset.X_train,
-            y=spec.dataset.y_train,
+            spec.config.run, kind=spec.kind, plain_config=self._plain_config, data_digest=self._dataset["digest"]
         )
         self.run_id = self.journal.run_id or uuid.uuid4().hex
         self.stamp = EventStamper(self.run_id, seq=self.journal.last_seq)
@@ -177,7 +175,6 @@ class Runner:
         )
         self.results: list[TrialResult] = []
         self._report_plans: dict[int, ReportPlan] = {}  # what each trial's epoch-ended reports count
-        self._plain_config = spec.config.to_plain()  # what plugins see, from TOML or Python alike
         self.stop_reason = "completed"
         self._started = 0.0
         self._workdir: Path | None = None
@@ -232,8 +229,7 @@ class Runner:
             kind=self.spec.kind,
             plain_config=self._plain_config,
             seed=self.seed,
-            X=self.spec.dataset.X_train,
-            y=self.spec.dataset.y_train,
+            data_digest=self._dataset["digest"],
             stamp=self.stamp,
             dispatcher=self.dispatcher,
         )
@@ -246,7 +242,7 @@ class Runner:
                 kind=self.spec.kind,
                 config=self._plain_config,
                 source=self.spec.source or script_source(),
-                dataset=describe_dataset(self.spec.dataset, self._plain_config.get("data")),
+                dataset=self._dataset,
             )
             try:
                 self._search(strategy, folds)
