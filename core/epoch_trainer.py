@@ -35,7 +35,7 @@ class _Learner:
 
     def __init__(self, est: BaseEstimator, n_epochs: int, classes: np.ndarray | None) -> None:
         self.est = est
-        self.mode, self.param = epoch_mode(est)
+        self.mode, self.param = epoch_mode(est, n_epochs)
         self.n_epochs = n_epochs
         self.classes = classes
         if self.mode == "warm_start":
@@ -75,7 +75,7 @@ class EpochTrainer:
         self._X, self._y = X, y
         self._preprocessing: list[Pipeline] = []  # fitted once, outermost first
         learner = est
-        if epoch_mode(est)[0] != "fit":
+        if epoch_mode(est, max_epochs)[0] != "fit":
             while isinstance(learner, Pipeline):
                 self._preprocessing.append(learner[:-1])
                 learner = learner.steps[-1][1]

@@ -89,17 +89,19 @@ def final_step(est: BaseEstimator) -> tuple[str, BaseEstimator | None]:
     return prefix, est
 
 
-def epoch_mode(est: BaseEstimator) -> tuple[str, str | None]:
+def epoch_mode(est: BaseEstimator, max_epochs: int | None = None) -> tuple[str, str | None]:
     """How ``est`` trains per epoch: ("partial_fit", None), ("warm_start", param) or ("fit", None).
 
     A Pipeline trains the way its final step does (``param`` then carries the step prefix, e.g.
     ``"clf__max_iter"``); its other steps are preprocessing, fitted once (see ``EpochTrainer``).
+    With ``max_epochs = 1`` a ``partial_fit`` estimator trains by its own ``fit`` (its ``max_iter``
+    and ``tol`` apply), exactly as in ``GridSearchCV``: one epoch means no epoch loop at all.
     """
     prefix, learner = final_step(est)
     if learner is None:
         return "fit", None
     if hasattr(learner, "partial_fit"):
-        return "partial_fit", None
+        return ("fit", None) if max_epochs == 1 else ("partial_fit", None)
     params = learner.get_params(deep=False)
     if "warm_start" in params:
         for name in ITERATION_PARAMS:
@@ -109,14 +111,15 @@ def epoch_mode(est: BaseEstimator) -> tuple[str, str | None]:
 
 
 def planned_epochs(est: BaseEstimator, max_epochs: int) -> int:
-    """How many epochs ``est`` trains: ``max_epochs`` passes of ``partial_fit``; for ``warm_start``
+    """How many epochs ``est`` trains: ``max_epochs`` passes of ``partial_fit`` (one plain ``fit``
+    when ``max_epochs = 1``); for ``warm_start``
     estimators at most one per unit of their own iteration parameter (``n_estimators = 4`` gives 4
     epochs even with ``max_epochs = 10``); 1 for an estimator without epochs. A Pipeline has the
     epochs of its final step.
 
     The core decides this once and tells plugins (``epoch-ended.planned_epochs``/``is_last``).
     """
-    mode, param = epoch_mode(est)
+    mode, param = epoch_mode(est, max_epochs)
     if mode == "partial_fit":
         return max_epochs
     if mode == "warm_start":

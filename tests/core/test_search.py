@@ -91,6 +91,30 @@ def test_eval_every_scores_every_kth_and_the_last_epoch(small_xy, trainhooks_ses
     assert epochs[0].metrics["fold_scores"][0] == pytest.approx(model.score(X[valid], y[valid]))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_one_epoch_trains_a_partial_fit_estimator_by_its_own_fit_as_gridsearchcv_does(
+    small_xy, trainhooks_session
+) -> None:
+    """``max_epochs = 1`` is "no epochs": SGD's own ``max_iter`` and ``tol`` apply, not one pass."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y = small_xy
+    sgd_own_fit = SGDClassifier(loss="log_loss", random_state=0, max_iter=15, tol=1e-3)
+    result = trainhooks_session().tune(
+        sgd_own_fit, {"alpha": [1e-4, 1e-2]}, X, y, strategy="grid", cv=3, max_epochs=1, scoring="accuracy"
+    )
+    for trial in result.trials:
+        expected = cross_val_score(
+            SGDClassifier(loss="log_loss", random_state=0, max_iter=15, tol=1e-3, alpha=trial["params"]["alpha"]),
+            X,
+            y,
+            cv=StratifiedKFold(3),
+            scoring="accuracy",
+        )
+        assert [trial[f"split{i}_test_score"] for i in range(3)] == pytest.approx(list(expected))
+    assert result.best_estimator.n_iter_ > 1  # the refit ran SGD's own epochs too
+
+
 class RestoreAt:
     """At ``stop_epoch``, stop the trial and report ``use_epoch`` instead."""
 
