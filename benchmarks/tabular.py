@@ -6,10 +6,15 @@ pipeline, 12 random trials over ``clf__alpha`` (log-uniform 1e-6..0.1), ``clf__p
 ``clf__l1_ratio``, the same 3 stratified folds (sklearn's ``StratifiedKFold(3)``), ``f1_macro``,
 two workers. Each variant tracks to its own fresh SQLite MLflow store where it logs.
 
-- **trainhooks**: ``trainhooks tune examples/tabular/tune.toml`` as written (15 epochs per trial
-  through the pipeline, median pruning, patience 3, process executor), plugins ``report`` and
-  ``metrics`` blocked (the other variants draw no figures and serve no metrics); MLflow on.
-  **trainhooks-nolog**: the same with the mlflow plugin blocked too.
+- **trainhooks**: ``trainhooks tune`` on examples/tabular/tune.toml changed to the same job as the
+  peers: ``strategy = "tpe"`` (Optuna's sampler, as the optuna variant), ``max_epochs = 1`` so each
+  fold is one plain ``fit`` of the pipeline with the SGD step's ``max_iter = 15`` and ``tol`` (what
+  the peers train), per-fold median pruning (``warmup_epochs = 0``, ``min_trials = 3``: Optuna's
+  ``MedianPruner(n_startup_trials=3)``), process executor with two workers; plugins ``report``,
+  ``metrics`` and ``progress`` blocked (the other variants draw, serve and print nothing); MLflow on.
+  **trainhooks-nolog**: the same with the mlflow plugin blocked too. **trainhooks-epochs**: the
+  example exactly as written (15 ``partial_fit`` epochs per fold, each scored, random search),
+  MLflow off: what training by epochs costs on a model this fast.
 - **sklearn**: ``RandomizedSearchCV(n_iter=12, random_state=0, n_jobs=2)`` after
   ``mlflow.sklearn.autolog()``; the SGD step gets ``max_iter=15`` (the same epoch budget; sklearn's
   own ``tol`` stop applies).
@@ -39,11 +44,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import tomllib
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "tabular"
 TARGET, N_TRIALS, FOLDS, EPOCHS, SEED, JOBS = "risk", 12, 3, 15, 0, 2
-VARIANTS = ("trainhooks", "trainhooks-nolog", "sklearn", "optuna")
+VARIANTS = ("trainhooks", "trainhooks-nolog", "trainhooks-epochs", "sklearn", "optuna")
 """``trainhooks-nolog``: the same run with the mlflow plugin blocked too (Optuna logs nothing either)."""
+PEERS = ("sklearn", "optuna")
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
@@ -139,25 +147,34 @@ def run_optuna() -> dict[str, Any]:
     return {"best_score": float(study.best_value), "test_score": _held_out(best, X_te, y_te), "pruned": pruned}
 
 
+def _like_for_like_config(path: Path) -> None:
+    """Write the example's config changed to the peers' job (see the module docstring)."""
+    import tomli_w
+
+    with open(EXAMPLE / "tune.toml", "rb") as fh:
+        config = tomllib.load(fh)
+    config["model"]["steps"][-1]["params"]["max_iter"] = EPOCHS
+    config["search"].update(strategy="tpe", max_epochs=1)
+    config["plugins"]["early_stopping"].update(pruner="median", warmup_epochs=0, min_trials=3)
+    path.write_text(tomli_w.dumps(config))
+
+
+def _trainhooks_command(name: str, workdir: Path) -> list[str]:
+    shutil.copy(EXAMPLE / "data.csv", workdir / "data.csv")
+    if name == "trainhooks-epochs":
+        shutil.copy(EXAMPLE / "tune.toml", workdir / "tune.toml")
+    else:
+        _like_for_like_config(workdir / "tune.toml")
+    blocked = ["report", "metrics", "progress"] + (["mlflow"] if name != "trainhooks" else [])
+    trainhooks = Path(sys.executable).with_name("trainhooks")
+    return [str(trainhooks), "tune", "tune.toml", "--json", "-q", *(f"--no-plugin={p}" for p in blocked)]
+
+
 def run_variant(name: str, workdir: Path) -> dict[str, Any]:
     """One variant in a fresh process under ``workdir``: its numbers and the process's wall time."""
     env = {**os.environ, **ONE_THREAD, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
     if name.startswith("trainhooks"):
-        shutil.copy(EXAMPLE / "data.csv", workdir / "data.csv")
-        shutil.copy(EXAMPLE / "tune.toml", workdir / "tune.toml")
-        trainhooks = Path(sys.executable).with_name("trainhooks")
-        command = [
-            str(trainhooks),
-            "tune",
-            "tune.toml",
-            "--json",
-            "-q",
-            "--no-plugin",
-            "report",
-            "--no-plugin",
-            "metrics",
-        ]
-        command += ["--no-plugin", "mlflow"] if name == "trainhooks-nolog" else []
+        command = _trainhooks_command(name, workdir)
     else:
         command = [sys.executable, str(Path(__file__).resolve()), "--run", name]
     started = time.perf_counter()
@@ -165,17 +182,18 @@ def run_variant(name: str, workdir: Path) -> dict[str, Any]:
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1] if not name.startswith("trainhooks") else proc.stdout)
     if name.startswith("trainhooks"):
-        summary = out["summary"]
+        summary = json.loads(proc.stdout)["summary"]
         out = {"best_score": summary["best_score"], "test_score": summary["test_score"], "pruned": summary["n_pruned"]}
+    else:
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
     return {**out, "wall_s": wall}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each runs every variant once)")
-    parser.add_argument("--run", choices=VARIANTS[2:], help=argparse.SUPPRESS)  # one variant, in this process
+    parser.add_argument("--run", choices=PEERS, help=argparse.SUPPRESS)  # one variant, in this process
     args = parser.parse_args()
     if args.run:
         print(json.dumps(run_sklearn() if args.run == "sklearn" else run_optuna()))
@@ -191,7 +209,7 @@ def main() -> None:
                 runs[name].append(run_variant(name, Path(tmp)))
             last = runs[name][-1]
             print(
-                f"round {round_ + 1} {name:16s} wall {last['wall_s']:6.2f} s  best cv f1_macro "
+                f"round {round_ + 1} {name:18s} wall {last['wall_s']:6.2f} s  best cv f1_macro "
                 f"{last['best_score']:.4f}  held-out {last['test_score']:.4f}  pruned {last['pruned']}",
                 flush=True,
             )
@@ -201,8 +219,13 @@ def main() -> None:
     for name, rs in runs.items():
         best = statistics.median(r["best_score"] for r in rs)
         test = statistics.median(r["test_score"] for r in rs)
-        print(f"  {name:16s} wall {wall[name]:6.2f} s  best cv f1_macro {best:.4f}  held-out f1_macro {test:.4f}")
-    for mine, other in (("trainhooks", "sklearn"), ("trainhooks", "optuna"), ("trainhooks-nolog", "optuna")):
+        print(f"  {name:18s} wall {wall[name]:6.2f} s  best cv f1_macro {best:.4f}  held-out f1_macro {test:.4f}")
+    for mine, other in (
+        ("trainhooks", "sklearn"),
+        ("trainhooks", "optuna"),
+        ("trainhooks-nolog", "optuna"),
+        ("trainhooks-epochs", "trainhooks-nolog"),
+    ):
         print(f"  {mine} / {other}: wall x{wall[mine] / wall[other]:.2f}")
 
 
