@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -56,6 +56,7 @@ NOTIFICATION_HOOKS: dict[str, str] = {
     "search-stopped": "trainhooks_on_search_stopped",
     "model-fitted": "trainhooks_on_model_fitted",
     "model-registered": "trainhooks_on_model_registered",
+    "artifacts-written": "trainhooks_on_artifacts_written",
     "run-ended": "trainhooks_on_run_end",
     "run-failed": "trainhooks_on_run_error",
     "plugin-failed": "trainhooks_on_plugin_error",
@@ -133,6 +134,8 @@ class Dispatcher:
         self._run_open = False  # run-started was delivered: plugin-failed events may follow
         self._unreported: list[tuple[str, str, str]] = []  # (plugin, hook, error) awaiting a run
         self._gone_deciders: set[str] = set()  # disabled plugins that used to answer permission checks
+        self._pending: deque[tuple[Event, str | None]] = deque()  # emitted while delivering
+        self._delivering = False
 
     # -- calling ---------------------------------------------------------------------------
 
@@ -225,7 +228,24 @@ class Dispatcher:
         self._run_open = False
 
     def notify(self, event: Event, *, skip: str | None = None) -> None:
-        """Deliver ``event`` to its notification hook, plugin by plugin, then to its signal."""
+        """Deliver ``event`` to its notification hook, plugin by plugin, then to its signal.
+
+        An event sent while another is being delivered (a plugin's ``RunContext.emit`` inside a
+        hook) waits until that one reached every plugin and signal: every receiver sees a run's
+        events in ``seq`` order, whichever plugin emitted them.
+        """
+        self._pending.append((event, skip))
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            while self._pending:
+                self._deliver(*self._pending.popleft())
+        finally:
+            self._delivering = False
+            self._pending.clear()
+
+    def _deliver(self, event: Event, skip: str | None) -> None:
         hook_name = NOTIFICATION_HOOKS.get(event.name)
         if hook_name is not None:
             kwargs = {"event": event}

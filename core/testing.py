@@ -65,6 +65,7 @@ class EventRecorder:
     trainhooks_on_search_stopped = _recording()
     trainhooks_on_model_fitted = _recording()
     trainhooks_on_model_registered = _recording()
+    trainhooks_on_artifacts_written = _recording()
     trainhooks_on_run_end = _recording()
     trainhooks_on_run_error = _recording()
     trainhooks_on_plugin_error = _recording()

@@ -12,6 +12,7 @@ from .decisions import PermissionDecision, PermissionRequest, StopDecision
 from .errors import SettingsError
 from .events import (
     EVENT_TYPES,
+    ArtifactsWritten,
     EpochEnded,
     Event,
     ModelFitted,
@@ -33,6 +34,7 @@ from .strategy import BatchStrategy, Strategy, StrategyFactory
 __all__ = [
     "EVENT_TYPES",
     "PROJECT_NAME",
+    "ArtifactsWritten",
     "BatchStrategy",
     "Categorical",
     "DataReport",

@@ -29,7 +29,11 @@ class RunContext(Protocol):
         """Ask every permission plugin whether the run's principal may do ``action`` on ``resource``."""
 
     def emit(self, event_type: type[Event], **fields: Any) -> Event:
-        """Create an event of ``event_type`` for this run and deliver it to plugins and signals."""
+        """Create an event of ``event_type`` for this run and deliver it to plugins and signals.
+
+        Sent from inside a hook, it is delivered once the event being handled has reached every
+        plugin (so all see the run's events in ``seq`` order); the stamped event is returned at once.
+        """
 
     def add_note(self, note: str) -> None:
         """Add a line to the summary's ``notes`` (e.g. what could not be logged)."""

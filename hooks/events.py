@@ -269,6 +269,39 @@ class ModelRegistered(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArtifactsWritten(Event):
+    """A plugin wrote files that belong to the run (figures, a report), for trackers to keep with it.
+
+    A plugin sends it with ``RunContext.emit(ArtifactsWritten, ...)``; it reaches plugins after the
+    event being handled, and before ``run-ended``. A plugin that keeps a run's files (the built-in
+    ``mlflow`` plugin logs them as artifacts of the parent run under ``artifact_path``, and
+    ``metrics`` as the parent run's metrics) answers it; the producer never needs to know who does.
+
+    Files may still be being written when it is sent: a producer that writes them off the critical
+    path (the ``report`` plugin draws in a background process) names a ``ready_file`` that it writes
+    last. A consumer that must copy the files waits for that file (bounded, up to the end of the
+    run) and then takes those of ``paths`` that exist; one that only needs to know where they are
+    goes on at once.
+    """
+
+    name: ClassVar[str] = "artifacts-written"
+    kind: str
+    """What they are, e.g. ``"report"`` (the producing plugin's name is a good choice)."""
+    paths: tuple[str, ...]
+    """Absolute paths of the files. With a ``ready_file``, those the producer may write: a path
+    that does not exist once ``ready_file`` exists was not produced (e.g. a figure with too few trials)."""
+    artifact_path: str | None = None
+    """Where under the run's artifacts they belong (``"report"`` → ``report/history.png``); ``None``:
+    at the top."""
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Numbers computed with the files that belong to the run as metrics (e.g. ``"test_accuracy"``,
+    ``"test_f1/malignant"``): name → finite value."""
+    ready_file: str | None = None
+    """``None``: every file exists and is complete now. Otherwise a file the producer writes after
+    all the others (e.g. the report's ``figures.json``): once it exists, the files are complete."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunEnded(Event):
     """The run finished: all trials ran, the search was stopped early, or Ctrl-C interrupted it.
 
@@ -346,6 +379,7 @@ class PluginFailed(Event):
 
 __all__ = [
     "EVENT_TYPES",
+    "ArtifactsWritten",
     "EpochEnded",
     "Event",
     "ModelFitted",

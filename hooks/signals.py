@@ -54,6 +54,7 @@ trial_ended = signal_for("trial-ended")
 search_stopped = signal_for("search-stopped")
 model_fitted = signal_for("model-fitted")
 model_registered = signal_for("model-registered")
+artifacts_written = signal_for("artifacts-written")
 run_ended = signal_for("run-ended")
 run_failed = signal_for("run-failed")
 plugin_failed = signal_for("plugin-failed")
@@ -61,6 +62,7 @@ plugin_failed = signal_for("plugin-failed")
 __all__ = [
     "StrongSignal",
     "any_event",
+    "artifacts_written",
     "epoch_ended",
     "model_fitted",
     "model_registered",

@@ -7,6 +7,7 @@ others from receiving the same event; what happens to it follows ``[plugins] on_
 from __future__ import annotations
 
 from ..events import (
+    ArtifactsWritten,
     EpochEnded,
     ModelFitted,
     ModelRegistered,
@@ -135,6 +136,21 @@ def trainhooks_on_model_registered(event: ModelRegistered) -> None:
     """A model version was registered, and possibly given an alias.
 
     :param event: the ``model-registered`` event.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def trainhooks_on_artifacts_written(event: ArtifactsWritten) -> None:
+    """A plugin wrote (or is writing) files that belong to the run; keep them if you keep runs' files.
+
+    Sent when a plugin emits ``artifacts-written`` (the ``report`` plugin does at ``run-started`` for
+    its figures and at ``model-fitted`` for the held-out evaluation), always before ``run-ended``.
+
+    :param event: the ``artifacts-written`` event: ``paths``, ``artifact_path``, ``metrics``, and
+        ``ready_file`` when the files are still being written (wait for it before reading them;
+        the producer writes it once they are complete).
 
     The return value is ignored.
     """
