@@ -15,7 +15,8 @@ the report plugin's ``report/``). Every line is one JSON object whose ``k`` says
 - ``resume``: a later process continued the run (``tune --resume``).
 
 Lines are written and flushed as they happen (a killed process loses nothing it wrote) and
-fsync'ed at trial boundaries (a crashed machine loses at most the trial in progress). The file is
+fsync'ed at trial boundaries by a thread of the writer's own, so the search never waits for the
+disk (a crashed machine loses at most the trials in progress and the boundary just written). The file is
 locked (``flock``) while a process writes it, so one run is never continued twice at once.
 What :mod:`trainhooks.resume` needs of it is read back by :func:`read_journal`.
 """
@@ -28,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -89,6 +91,51 @@ def result_from_dict(data: Mapping[str, Any]) -> TrialResult:
     return TrialResult(**{k: v for k, v in values.items() if k in known})
 
 
+class _BackgroundSync:
+    """fsyncs one file descriptor on its own thread whenever asked, coalescing requests.
+
+    An fsync waits for the disk and, on a journaling file system, for other processes' pending
+    writes too (about 10 ms per call was measured on the shared development machine while tests
+    ran beside it, against 0.06 ms idle): the search should not wait for that at every trial
+    boundary. The data is already in the operating system when a sync is asked for, so only a
+    machine crash in the following milliseconds can lose it. A failed fsync is raised by the next
+    :meth:`request` or by :meth:`close`.
+    """
+
+    def __init__(self, fileno: int) -> None:
+        self._fileno = fileno
+        self._wanted = threading.Event()
+        self._closing = False
+        self.error: OSError | None = None
+        self._thread = threading.Thread(target=self._loop, name="trainhooks-journal-sync", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self._wanted.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._closing:
+                return
+            try:
+                os.fsync(self._fileno)
+            except OSError as exc:
+                self.error = exc
+
+    def close(self) -> None:
+        """Stop the thread, then make everything written so far durable (raises a failed fsync)."""
+        self._closing = True
+        self._wanted.set()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        os.fsync(self._fileno)
+
+
 class JournalWriter:
     """Appends records to one run's ``journal.jsonl``; any failure to write is a :class:`JournalError`.
 
@@ -100,6 +147,7 @@ class JournalWriter:
         self.path = path
         self._handle = handle
         self.broken = False
+        self._sync = _BackgroundSync(handle.fileno())
 
     @classmethod
     def create(cls, root: str | Path, run_id: str, header: Mapping[str, Any]) -> JournalWriter:
@@ -143,20 +191,23 @@ class JournalWriter:
         self._handle.seek(keep)
 
     def write(self, record: Mapping[str, Any], *, sync: bool = False) -> None:
-        """Append one record (flushed to the OS at once; to the disk too with ``sync``)."""
+        """Append one record, flushed to the OS at once; with ``sync`` also to the disk, in the background."""
         if self.broken:
             return
         try:
             self._handle.write(json.dumps(record, separators=(",", ":"), allow_nan=True, default=repr) + "\n")
             self._handle.flush()
             if sync:
-                os.fsync(self._handle.fileno())
+                self._sync.request()
         except OSError as exc:
-            self.broken = True
-            raise JournalError(
-                f"cannot write the run journal {self.path}: {exc.strerror or exc}; the run stopped "
-                "(continue it with --resume once the problem is fixed)"
-            ) from None
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> JournalError:
+        self.broken = True
+        return JournalError(
+            f"cannot write the run journal {self.path}: {exc.strerror or exc}; the run stopped "
+            "(continue it with --resume once the problem is fixed)"
+        )
 
     def event(self, event: Event) -> None:
         self.write({"k": "event", "event": event.to_dict()})
@@ -170,8 +221,15 @@ class JournalWriter:
         self.write({**record, "plugins": dict(plugins)}, sync=True)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._handle.close()  # closing releases the lock
+        """Make the journal durable and release it; a failed final fsync is a :class:`JournalError`."""
+        try:
+            self._sync.close()
+        except OSError as exc:
+            if not self.broken:
+                raise self._failed(exc) from None
+        finally:
+            with contextlib.suppress(OSError):
+                self._handle.close()  # closing releases the lock
 
 
 class JournaledStamper:

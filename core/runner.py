@@ -296,6 +296,7 @@ class Runner:
         deadline = self._started + spec.search.timeout_s if spec.search.timeout_s else math.inf
         plan = SearchPlan(self.journal.strategy(strategy), n_trials=spec.n_trials, slots=executor.slots)
         in_flight: dict[int, dict[str, Any]] = {}
+            self.journal.close()  # last: a failed final fsync is raised (exit 1)
         retries: set[int] = set()
         stopping = False
         next_id = 0
