@@ -261,7 +261,6 @@ class Runner:
             raise
         finally:
             self.dispatcher.bind(None)
-            self.journal.close()
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
 
