@@ -222,6 +222,8 @@ class JournalWriter:
 
     def close(self) -> None:
         """Make the journal durable and release it; a failed final fsync is a :class:`JournalError`."""
+        if self._handle.closed:
+            return
         try:
             self._sync.close()
         except OSError as exc:
