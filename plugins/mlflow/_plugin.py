@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from trainhooks.hooks import (
+    ArtifactsWritten,
     EpochEnded,
     Event,
     ModelFitted,
@@ -38,6 +39,7 @@ from trainhooks.hooks import (
 )
 
 from . import _layout as layout
+from ._artifacts import AnnouncedArtifacts
 from ._client import check_reachable
 from ._model import ModelNotLogged
 from ._process import RunWrites, WriteFailed, writer_process
@@ -77,6 +79,7 @@ class MlflowPlugin:
         self._reported = False
         self._warned_outage = False
         self._scoring: str | None = None
+        self._artifacts = AnnouncedArtifacts()  # files other plugins wrote for the run
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -344,6 +347,13 @@ class MlflowPlugin:
         self._note(f"mlflow: {name}: {choice.reason}", logging.INFO)
         return alias
 
+    @hookimpl
+    def trainhooks_on_artifacts_written(self, event: ArtifactsWritten) -> None:
+        """Log another plugin's files on the parent run: now if complete, else at the run's end (``_artifacts``)."""
+        write = self._artifacts.add(event)
+        if write is not None:
+            self._submit(write.what, "log_artifacts", *write.args())
+
     # -- end -----------------------------------------------------------------------------------
 
     def _close(self, *, status: str, ended_ms: int, summary: Mapping[str, Any] | None, error: str | None) -> None:
@@ -359,6 +369,11 @@ class MlflowPlugin:
         elif self.settings.log_trials == "top_k":
             for record in layout.top_trials(records, self.settings.top_k):
                 writes.submit(f"logging trial {record.trial_id}", "log_trial", record)
+        announced, late = self._artifacts.at_end()  # e.g. the report's figures, drawn in the background
+        for write in announced:
+            writes.submit(write.what, "log_artifacts", *write.args())
+        for line in late:
+            self._note(f"mlflow: {line}")
         writes.submit(
             "ending the parent run",
             "close_parent",

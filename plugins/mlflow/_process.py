@@ -67,6 +67,7 @@ COMMANDS = frozenset(
         "end_open_trial",
         "close_parent",
         "log_model",
+        "log_artifacts",
         "register",
         "alias_holder",
         "set_alias",
@@ -82,7 +83,16 @@ COMMANDS = frozenset(
 ``sync`` (send other runs' spools)."""
 
 SPOOLED = frozenset(
-    {"open_parent", "open_trial", "close_trial", "log_trial", "end_open_trial", "close_parent", "log_model"}
+    {
+        "open_parent",
+        "open_trial",
+        "close_trial",
+        "log_trial",
+        "end_open_trial",
+        "close_parent",
+        "log_model",
+        "log_artifacts",
+    }
 )
 """The writes a failure keeps in the spool: everything that needs no answer to go on."""
 

@@ -191,6 +191,14 @@ class RunTreeWriter:
         except Exception as exc:
             self.missing[name] = self._clean(one_line(exc))
 
+    def log_artifacts(
+        self, paths: tuple[str, ...], artifact_path: str | None, metrics: dict[str, float], ms: int
+    ) -> None:
+        """Files another plugin wrote for the run (``artifacts-written``), and its metrics, on the parent run."""
+        from ._artifacts import log_files
+
+        log_files(self.client, self._parent(), paths, artifact_path, metrics, ms)
+
     # -- trials --------------------------------------------------------------------------------
 
     def open_trial(self, record: layout.TrialRecord) -> None:

@@ -47,11 +47,17 @@ def find_run(runs_dir: Path, run_id: str) -> Path:
 def report_command(run_id: str, output: Path, runs_dir: Path) -> None:
     """Write one self-contained HTML page (summary, trials, figures) of a run the report plugin saved.
 
-    RUN_ID is the run's id, or an unambiguous prefix of it.
+    RUN_ID is the run's id, or an unambiguous prefix of it. Right after the run, it waits for the
+    figures still being drawn (up to ``[plugins.report] wait_s``), or draws them if nothing is drawing them.
     """
+    from ._drawing import wait_for_figures
     from ._html import render
+    from ._settings import ReportSettings
 
     folder = find_run(runs_dir, run_id)
+    config = RunFiles.load(folder).run.get("config") or {}
+    wait_s = ((config.get("plugins") or {}).get("report") or {}).get("wait_s", ReportSettings().wait_s)
+    wait_for_figures(folder, float(wait_s))  # right after a run, its drawing may still be going on
     try:
         output.write_text(render(RunFiles.load(folder)), encoding="utf-8")
     except OSError as exc:

@@ -1,13 +1,23 @@
-"""Drawing off the run's critical path: a separate process draws the figures while trials run.
+"""Drawing off the run's critical path: a separate, low-priority process draws the figures.
 
 Trials of a sequential search run in the driver process, so drawing there (or on a thread, which
 would compete for the GIL) would slow training. A long-lived child process per plugin instance,
-``python -m trainhooks.plugins.report._drawing``, is started at ``run-started`` and imports
-matplotlib and scikit-learn while the first trials run; it then draws on request, reading the
-run's saved files itself, so a request is one short JSON line (``{"id", "job", "folder", "dpi"}``)
-and so is its answer (``{"id", "outcome", "error", "seconds"}``). It is started with
-``subprocess``, not ``multiprocessing``, so a user's script without a ``__main__`` guard is never
-re-imported. When it draws is :class:`Redraws`' job.
+``python -m trainhooks.plugins.report._drawing``, is started at ``run-started``, lowers its own
+priority (``nice`` 10: on a busy machine training goes first) and imports matplotlib and
+scikit-learn while the first trials run; it then draws on request, reading the run's saved files
+itself, so a request is one short JSON line (``{"id", "job", "folder", "dpi"}``) and so is its
+answer (``{"id", "outcome", "error", "seconds"}``). Requests are served in order.
+
+The run never waits for it. At the run's end the plugin queues a ``finish`` request: the child
+writes ``figures.json`` (:data:`~._store.FIGURES_FILE`, which figures were drawn and why others
+were not) after everything queued before it, so that file's presence means the figures are
+complete. The child outlives the driver if it must: it is in its own session (a terminal's Ctrl-C
+is the driver's), serves what is queued after its stdin closes, and ignores a reader that went away.
+:func:`wait_for_figures` waits for a folder's figures from any process (``trainhooks report``), and
+draws them itself if no drawing process is left to do it.
+
+It is started with ``subprocess``, not ``multiprocessing``, so a user's script without a
+``__main__`` guard is never re-imported.
 """
 
 from __future__ import annotations
@@ -27,7 +37,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import _store as store
+
 Reply = dict[str, Any]
+
+NICENESS = 10
+"""How much the drawing process lowers its priority (``os.nice``): training goes first."""
+
+JOB_FIGURES = {
+    "search": ("history.png", "importance.png", "partial_dependence.png", "learning_curves.png"),
+    "model": ("evaluation.png",),
+}
+"""Which figures each drawing job draws (a failed job gives them its error as the reason)."""
 
 
 class DrawingProcess:
@@ -39,6 +60,11 @@ class DrawingProcess:
         self._lock = threading.Lock()
         self._callbacks: dict[int, Callable[[Reply], None]] = {}
         self._next_id = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (``None`` before it started)."""
+        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
         """Start the child now (it warms up its imports while trials run); a no-op if it is alive."""
@@ -59,10 +85,10 @@ class DrawingProcess:
                 start_new_session=True,  # a terminal's Ctrl-C is the driver's; closing stdin ends the child
             )
             threading.Thread(target=self._read, args=(self._proc,), name="report-drawing", daemon=True).start()
-            weakref.finalize(self, _stop, self._proc)
+            weakref.finalize(self, _let_go, self._proc)
 
     def submit(self, job: str, folder: Path, dpi: int, callback: Callable[[Reply], None]) -> None:
-        """Ask for ``job`` (a name of ``_figures.JOBS``) on ``folder``; ``callback(reply)`` runs when it is done."""
+        """Queue ``job`` (``search``, ``model``, ``finish``, ``all``) on ``folder``; ``callback(reply)`` when done."""
         self.start()
         with self._lock:
             job_id, self._next_id = self._next_id, self._next_id + 1
@@ -77,11 +103,11 @@ class DrawingProcess:
             self._settle(job_id, {"id": job_id, "outcome": {}, "error": f"drawing process gone{self._last_words()}"})
 
     def close(self) -> None:
-        """Let the child finish its queue and exit (closing its stdin)."""
+        """Let the child finish its queue and exit (closing its stdin); never waits for it."""
         with self._lock:
             proc, self._proc = self._proc, None
         if proc is not None:
-            _stop(proc)
+            _let_go(proc)
 
     def _read(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
@@ -89,7 +115,7 @@ class DrawingProcess:
             with contextlib.suppress(ValueError):
                 reply = json.loads(line)
                 self._settle(int(reply["id"]), reply)
-        proc.wait()
+        proc.wait()  # reaps it (no zombie while the driver lives on)
         with self._lock:
             orphans = list(self._callbacks) if proc is self._proc or self._proc is None else []
         for job_id in orphans:  # it died with requests unanswered
@@ -110,127 +136,176 @@ class DrawingProcess:
         return ""
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _let_go(proc: subprocess.Popen[str]) -> None:
+    """Close the child's stdin: it serves what is queued, then exits on its own (the reader thread reaps it)."""
     with contextlib.suppress(OSError, ValueError):
         if proc.stdin is not None:
             proc.stdin.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 class Redraws:
-    """One run's figures: the search figures once the search is over, the model figure, a final wait.
+    """One run's figures: the search figures once the search is over, the model figure, the finish.
 
-    The search figures are drawn once, from every trial: as soon as the last planned trial ends
+    The search figures are drawn from every trial: as soon as the last planned trial ends
     (``expected_trials``, i.e. ``search.n_trials``), so the drawing overlaps the refit; otherwise
-    (a grid with fewer points, a timeout, a stopped search) when :meth:`finish` is called. Redrawing
-    as trials end would cost CPU beside training without shortening that last drawing, which
-    always covers every trial. Trials that end after a drawing started (a lost worker's retry)
-    get one more.
+    (a grid with fewer points, a timeout, a stopped search) at :meth:`finish`. Redrawing as trials
+    end would cost CPU beside training without shortening that last drawing, which always covers
+    every trial. :meth:`finish` never waits: it queues what is left and the ``finish`` request;
+    :meth:`wait` is for whoever needs the figures in this process (tests, a notebook).
     """
 
     def __init__(self, process: DrawingProcess, folder: Path, dpi: int, expected_trials: int | None) -> None:
         self.process, self.folder, self.dpi = process, folder, dpi
         self.expected_trials = expected_trials
-        self.outcome: dict[str, str | None] = {}
-        self.errors: list[str] = []
-        self._done = threading.Condition()
+        self._lock = threading.Lock()
+        self._done = threading.Event()
         self._ended = 0  # trials ended so far
-        self._submitted = 0  # trials the running (or last) search drawing covers
-        self._drawn = 0  # trials the last finished search drawing covered
-        self._busy = False
-        self._model_pending = False
-        self._final = False  # the search is over
+        self._submitted = 0  # trials the last queued search drawing covers
+        self._retried = False
 
     def trial_ended(self) -> None:
         """A trial ended (its line is already saved); draw the search figures if it was the last planned one."""
-        with self._done:
+        with self._lock:
             self._ended += 1
-        self._kick()
+            if self.expected_trials is None or self._ended < self.expected_trials:
+                return
+        self._draw_search()
 
     def model_fitted(self) -> None:
         """The held-out predictions are saved: draw the model figure."""
-        with self._done:
-            self._model_pending = True
-        self.process.submit("model", self.folder, self.dpi, self._model_done)
+        self.process.submit("model", self.folder, self.dpi, _ignore)
 
-    def finish(self, timeout_s: float) -> bool:
-        """The search is over: wait until the figures cover every ended trial (and the model).
+    def finish(self) -> None:
+        """The run is over: queue a search drawing covering every trial (unless one is queued) and the finish."""
+        self._draw_search()
+        self.process.submit("finish", self.folder, self.dpi, self._finished)
 
-        :return: False if ``timeout_s`` passed first.
-        """
-        with self._done:
-            self._final = True
-        self._kick()
-        deadline = time.monotonic() + timeout_s
-        with self._done:
-            while self._model_pending or self._busy or self._drawn < self._ended:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._done.wait(remaining)
-        return True
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until the finish was served (``figures.json`` written); False if ``timeout_s`` passed first."""
+        return self._done.wait(timeout_s)
 
-    def _kick(self) -> None:
-        with self._done:
-            over = self._final or (self.expected_trials is not None and self._ended >= self.expected_trials)
-            if not over or self._busy or self._submitted >= self._ended:
+    def _draw_search(self) -> None:
+        with self._lock:
+            if self._submitted >= self._ended:
                 return
-            self._busy, self._submitted = True, self._ended
-        self.process.submit("search", self.folder, self.dpi, self._search_done)
+            self._submitted = self._ended
+        self.process.submit("search", self.folder, self.dpi, _ignore)
 
-    def _search_done(self, reply: Reply) -> None:
-        with self._done:
-            self._record(reply, "the search figures")
-            self._busy, self._drawn = False, self._submitted
-            self._done.notify_all()
-        self._kick()
-
-    def _model_done(self, reply: Reply) -> None:
-        with self._done:
-            self._record(reply, "the model figure")
-            self._model_pending = False
-            self._done.notify_all()
-
-    def _record(self, reply: Reply, what: str) -> None:
-        self.outcome.update(reply.get("outcome") or {})
-        if reply.get("error"):
-            self.errors.append(f"drawing {what} failed: {reply['error']}")
+    def _finished(self, reply: Reply) -> None:
+        if reply.get("error") and not self._retried:  # the child died on the way: a fresh one draws it all
+            self._retried = True
+            self.process.submit("all", self.folder, self.dpi, self._finished)
+            return
+        self._done.set()
 
 
-# -- the child process -----------------------------------------------------------------------------
+def _ignore(reply: Reply) -> None:
+    """Drawing outcomes and errors are collected by the child, into ``figures.json``."""
 
 
-def _draw(job: str, folder: Path, dpi: int) -> dict[str, str | None]:
-    from ._figures import JOBS
-    from ._store import RunFiles
+# -- the child process (and trainhooks report) ------------------------------------------------------
 
-    return JOBS[job](RunFiles.load(folder), folder, dpi)
+
+class Drawer:
+    """Draws jobs on run folders and remembers each figure's outcome until the folder's finish."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, dict[str, str | None]] = {}
+
+    def run(self, job: str, folder: Path, dpi: int) -> dict[str, str | None]:
+        """Do one job; ``all`` draws the search, the model (if it was refit) and finishes."""
+        if job == "finish":
+            self.finish(folder)
+            return {}
+        if job == "all":
+            outcome = self.run("search", folder, dpi)
+            if (folder / store.HOLDOUT_FILE).is_file():
+                outcome |= self.run("model", folder, dpi)
+            self.finish(folder)
+            return outcome
+        from ._figures import JOBS
+
+        try:
+            outcome = JOBS[job](store.RunFiles.load(folder), folder, dpi)
+        except Exception as exc:  # one failed drawing is reported in figures.json, the next is still served
+            error = f"drawing failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            outcome = dict.fromkeys(JOB_FIGURES[job], error)
+            self.outcomes.setdefault(str(folder), {}).update(outcome)
+            raise
+        self.outcomes.setdefault(str(folder), {}).update(outcome)
+        return outcome
+
+    def finish(self, folder: Path) -> None:
+        """Write ``figures.json`` last: which figures are there, and why the others are not."""
+        outcome = self.outcomes.pop(str(folder), {})
+        figures = {
+            name: {"title": title, "drawn": (folder / name).is_file(), "why_not": outcome.get(name)}
+            for name, title in store.FIGURES.items()
+        }
+        store.write_json(folder / store.FIGURES_FILE, figures)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_for_figures(folder: Path, timeout_s: float, *, poll_s: float = 0.05) -> bool:
+    """Wait until ``folder``'s figures are complete (``figures.json`` exists); draw them here if nobody will.
+
+    While the run's drawing process (its pid in :data:`~._store.DRAWING_FILE`) is alive it is
+    given up to ``timeout_s``; if it is gone (the machine rebooted, it was killed) or the time is
+    up, the figures are drawn in this process. Returns False if they had to be drawn here.
+    """
+    deadline = time.monotonic() + timeout_s
+    pid = (store.read_json(folder / store.DRAWING_FILE) or {}).get("pid")
+    while not (folder / store.FIGURES_FILE).is_file():
+        if not isinstance(pid, int) or not _alive(pid) or time.monotonic() > deadline:
+            if (folder / store.FIGURES_FILE).is_file():  # it finished just now
+                return True
+            config = (store.read_json(folder / store.RUN_FILE) or {}).get("config") or {}
+            dpi = ((config.get("plugins") or {}).get("report") or {}).get("dpi", 100)
+            with contextlib.suppress(Exception):  # each failure is a reason in figures.json
+                Drawer().run("all", folder, int(dpi))
+            return False
+        time.sleep(poll_s)
+    return True
 
 
 def main() -> None:
     """Serve drawing requests from stdin until it closes; one JSON answer per request on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it closes our stdin when done
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(NICENESS)
     for module in ("matplotlib.figure", "sklearn.ensemble", "sklearn.inspection", "sklearn.metrics", "pandas"):
         importlib.import_module(module)  # warm up while the first trials run
 
+    drawer, out = Drawer(), sys.stdout
     for line in sys.stdin:
         request = json.loads(line)
         started = time.perf_counter()
         reply: Reply = {"id": request["id"], "outcome": {}, "error": None}
         try:
-            reply["outcome"] = _draw(request["job"], Path(request["folder"]), int(request["dpi"]))
-        except Exception as exc:  # one failed drawing is reported, the next one is still served
+            reply["outcome"] = drawer.run(request["job"], Path(request["folder"]), int(request["dpi"]))
+        except Exception as exc:
             reply["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         reply["seconds"] = round(time.perf_counter() - started, 3)
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+        if out is not None:
+            try:
+                out.write(json.dumps(reply) + "\n")
+                out.flush()
+            except OSError:  # the driver is gone (it never waits for us): go on drawing for the files
+                out = None
+    sys.stdout = None  # type: ignore[assignment]  # nothing left to flush to a reader that went away
 
 
 if __name__ == "__main__":
     main()
 
 
-__all__ = ["DrawingProcess", "Redraws"]
+__all__ = ["NICENESS", "Drawer", "DrawingProcess", "Redraws", "wait_for_figures"]

@@ -7,6 +7,7 @@ RMSE and R². Computed by scikit-learn in the driver (milliseconds), so the note
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -55,4 +56,18 @@ def metric_notes(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-__all__ = ["held_out_metrics", "metric_notes"]
+def metric_values(result: dict[str, Any]) -> dict[str, float]:
+    """:func:`held_out_metrics`' numbers as flat run metrics: ``test_accuracy``, ``test_macro_f1`` and
+    ``test_precision/<class>``, ``test_recall/<class>``, ``test_f1/<class>``; or ``test_mae``,
+    ``test_rmse``, ``test_r2``. Non-finite values are left out."""
+    if result["task"] == "regression":
+        values = {f"test_{key}": result[key] for key in ("mae", "rmse", "r2")}
+    else:
+        values = {"test_accuracy": result["accuracy"], "test_macro_f1": result["macro_f1"]}
+        for row in result["per_class"]:
+            label = re.sub(r"[^\w\-. ]", "_", str(row["class"]))  # what a tracker accepts in a metric name
+            values |= {f"test_{key}/{label}": row[key] for key in ("precision", "recall", "f1")}
+    return {name: float(value) for name, value in values.items() if math.isfinite(value)}
+
+
+__all__ = ["held_out_metrics", "metric_notes", "metric_values"]

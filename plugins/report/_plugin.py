@@ -6,10 +6,18 @@ per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
 ``trainhooks report RUN_ID`` turns that folder into one HTML page.
 
-Figures are drawn by a child process (:mod:`._drawing`), started at ``run-started``: the search
-figures as soon as the last planned trial ends (during the refit), the model figure at
-``model-fitted``; the run waits for them at ``model-fitted`` (or at ``run-ended`` when no model was
-refit), at most ``wait_s`` seconds.
+Figures are drawn by a low-priority child process (:mod:`._drawing`), started at ``run-started``:
+the search figures as soon as the last planned trial ends (during the refit), the model figure at
+``model-fitted``. The run never waits for them: at its end the plugin queues the last drawing and
+``figures.json`` (written last: the figures are complete once it exists), and the child finishes
+behind the user. ``trainhooks report`` and :meth:`ReportPlugin.wait` wait for that file.
+
+The figures reach trackers through the contract, not through another plugin: at ``run-started``
+the plugin emits ``artifacts-written`` naming the figure files, ``artifact_path = "report"`` and
+``ready_file = figures.json``; at ``model-fitted`` another one with ``evaluation.json`` and the
+held-out metrics (``test_accuracy``, ``test_f1/<class>``, ... or ``test_mae``, ...). The built-in
+``mlflow`` plugin logs both on the parent run; it waits for ``figures.json`` at the run's end, so
+a run with MLflow waits for the drawing and one without does not.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trainhooks.hooks import (
+    ArtifactsWritten,
     EpochEnded,
     ModelFitted,
     RunContext,
@@ -33,7 +42,7 @@ from trainhooks.hooks import (
 
 from . import _store as store
 from ._drawing import DrawingProcess, Redraws
-from ._evaluation import held_out_metrics, metric_notes
+from ._evaluation import held_out_metrics, metric_notes, metric_values
 from ._settings import ReportSettings, parse_settings, runs_dir
 
 log = logging.getLogger("trainhooks.plugins.report")
@@ -62,6 +71,7 @@ class ReportPlugin:
         self._trials: IO[str] | None = None
         self._epochs: IO[str] | None = None
         self._redraws: Redraws | None = None
+        self._finished: Redraws | None = None  # the last run's drawing, for wait()
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -71,7 +81,7 @@ class ReportPlugin:
         self._close_files()
         self.settings = parse_settings(config)
         self._runs_dir = runs_dir(config, self.settings)
-        self._run, self.folder, self._redraws = run, None, None
+        self._run, self.folder, self._redraws, self._finished = run, None, None, None
 
     @hookimpl
     def trainhooks_cli_commands(self) -> list[Any]:
@@ -83,9 +93,11 @@ class ReportPlugin:
 
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
-        self._process.start()  # imports matplotlib and scikit-learn while the first trials run
+        self._process.start()  # imports matplotlib and scikit-learn (niced) while the first trials run
         folder = store.report_dir(self._runs_dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / store.FIGURES_FILE).unlink(missing_ok=True)  # a resumed run's figures are not ready yet
+        store.write_json(folder / store.DRAWING_FILE, {"pid": self._process.pid})
         self.folder = folder
         config = thaw(event.config)
         store.write_json(
@@ -101,7 +113,11 @@ class ReportPlugin:
         self._trials = (folder / store.TRIALS_FILE).open("w", encoding="utf-8")
         self._epochs = (folder / store.EPOCHS_FILE).open("w", encoding="utf-8")
         self._redraws = Redraws(self._process, folder, self.settings.dpi, _planned_trials(config, event.kind))
-        log.info("report: %s (one HTML page: trainhooks report %s -o report.html)", folder, event.run_id)
+        self._note(
+            f"report: {folder} (figures drawn in the background; "
+            f"`trainhooks report {event.run_id} -o report.html` waits for them)"
+        )
+        self._emit(paths=tuple(str(folder / name) for name in store.FIGURES), ready_file=folder / store.FIGURES_FILE)
 
     @hookimpl
     def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
@@ -153,38 +169,54 @@ class ReportPlugin:
             }
             store.write_json(self.folder / store.HOLDOUT_FILE, holdout)
             metrics = held_out_metrics(holdout["y_true"], holdout["y_pred"], holdout["classes"])
-            store.write_json(self.folder / store.EVALUATION_FILE, {"test_score": event.test_score, **metrics})
+            evaluation = self.folder / store.EVALUATION_FILE
+            store.write_json(evaluation, {"test_score": event.test_score, **metrics})
             for line in metric_notes(metrics):
                 self._note(line)
+            self._emit(paths=(str(evaluation),), metrics=metric_values(metrics))
             self._redraws.model_fitted()
-        self._finish_figures()
 
-    @hookimpl
+    # tryfirst: the last drawing is queued before another plugin (mlflow) waits for the figures
+    @hookimpl(tryfirst=True)
     def trainhooks_on_run_end(self, event: RunEnded) -> None:
         if self.folder is None:
             return
-        self._finish_figures()  # no model-fitted (interrupted, every trial failed, refit off): draw now
         store.write_json(self.folder / store.SUMMARY_FILE, thaw(event.summary))
+        self._finish_figures()
         self._close_files()
 
-    @hookimpl
+    @hookimpl(tryfirst=True)
     def trainhooks_on_run_error(self, event: RunFailed) -> None:
+        self._finish_figures()  # what was drawn stays readable (and figures.json tells readers it is over)
         self._close_files()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until the last run's figures are complete (its ``figures.json`` written).
+
+        The run itself never waits for its drawing; call this before reading the figures in the
+        same process (a test, a notebook). ``timeout_s`` defaults to ``[plugins.report] wait_s``.
+
+        :return: False if the time was up first (or the run drew nothing).
+        """
+        if self._finished is None:
+            return False
+        return self._finished.wait(self.settings.wait_s if timeout_s is None else timeout_s)
 
     def _finish_figures(self) -> None:
-        """Wait for the figures to cover every trial (once per run), then save which were drawn."""
+        """Queue the last drawing and the finish (once per run); never waits."""
         redraws, self._redraws = self._redraws, None
-        if redraws is None or self.folder is None:
-            return
-        if not redraws.finish(self.settings.wait_s):
-            self._note(f"report: figures not finished within plugins.report.wait_s = {self.settings.wait_s:g} s")
-        for error in redraws.errors:
-            self._note(f"report: {error}")
-        figures = {
-            name: {"title": title, "drawn": (self.folder / name).is_file(), "why_not": redraws.outcome.get(name)}
-            for name, title in store.FIGURES.items()
-        }
-        store.write_json(self.folder / store.FIGURES_FILE, figures)
+        if redraws is not None:
+            redraws.finish()
+            self._finished = redraws
+
+    def _emit(self, **fields: Any) -> None:
+        """Tell trackers about files of the run (``artifacts-written``), to keep under ``report/``."""
+        if self._run is not None and self.folder is not None:
+            ready = fields.pop("ready_file", None)
+            self._run.emit(
+                ArtifactsWritten, kind="report", artifact_path=store.REPORT_FOLDER,
+                ready_file=str(ready) if ready is not None else None, **fields,
+            )  # fmt: skip
 
     def _note(self, text: str) -> None:
         log.info("%s", text)

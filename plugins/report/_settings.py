@@ -1,4 +1,4 @@
-"""``[plugins.report]``: where the report's files go and how long the run may wait for its figures."""
+"""``[plugins.report]``: where the report's files go, their resolution, and how long readers wait for the figures."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class ReportSettings(PluginSettings):
     dpi: int = Field(default=100, ge=50, le=400)
     """Resolution of the PNG figures."""
     wait_s: float = Field(default=30.0, gt=0)
-    """How long the end of a run waits for the figures still being drawn before it goes on without them."""
+    """How long a reader waits for the figures still being drawn: ``trainhooks report`` (then it draws
+    them itself) and ``ReportPlugin.wait()``. The run itself never waits for its drawing."""
 
 
 def runs_dir(config: Mapping[str, Any], settings: ReportSettings) -> str:

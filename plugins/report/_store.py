@@ -21,7 +21,8 @@ EPOCHS_FILE = "epochs.jsonl"  # one line per scored epoch
 HOLDOUT_FILE = "holdout.json"  # held-out labels, predictions and scores of the refit model
 EVALUATION_FILE = "evaluation.json"  # held-out metrics
 SUMMARY_FILE = "summary.json"  # the run summary, written at run end
-FIGURES_FILE = "figures.json"  # which figures were drawn, their titles, and why others were not
+FIGURES_FILE = "figures.json"  # which figures were drawn and why others were not; written last
+DRAWING_FILE = "drawing.json"  # the drawing process's pid, for readers that wait for the figures
 
 FIGURES: dict[str, str] = {
     "history.png": "Optimisation history",
@@ -107,6 +108,7 @@ class RunFiles:
 
 
 __all__ = [
+    "DRAWING_FILE",
     "EPOCHS_FILE",
     "EVALUATION_FILE",
     "FIGURES",

@@ -60,6 +60,7 @@ def mixed_search(strategy: str, **options: Any) -> tuple[ReportPlugin, Any, Even
     settings = {"strategy": strategy, "n_trials": 9, "cv": 3, "max_epochs": 4, "random_state": 1, "scoring": "accuracy"}
     settings.update({"test_size": 0.25, **options})
     result = session.tune(FailsWithL1(loss="log_loss", random_state=0), space, X, y, **settings)
+    assert report.wait(), "the figures were not finished"  # the run does not wait for its drawing
     return report, result, recorder
 
 

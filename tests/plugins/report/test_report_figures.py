@@ -62,6 +62,7 @@ def test_a_regressor_gets_residuals_and_mae_rmse_r2() -> None:
         SGDRegressor(random_state=0), {"alpha": {"low": 1e-5, "high": 1e-1, "log": True}}, X[:, 2:], y,
         strategy="random", n_trials=5, cv=3, max_epochs=3, random_state=0, test_size=0.2,
     )  # fmt: skip
+    assert report.wait()
     assert sorted(png_sizes(report.folder)) == ALL_FIGURES
     regression = [n for n in result.summary["notes"] if n.startswith("report: held-out (40 rows): MAE ")]
     assert len(regression) == 1 and ", RMSE " in regression[0] and ", R² " in regression[0]
@@ -100,4 +101,5 @@ def test_a_killed_drawing_process_is_replaced_and_the_run_still_ends() -> None:
     session = make_session(EventRecorder(), report, KillDrawing(report))
     result = small_search(session, n_trials=5, test_size=0.2)
     assert result.summary["n_complete"] == 5
+    assert report.wait()
     assert sorted(png_sizes(report.folder)) == ALL_FIGURES
