@@ -41,6 +41,7 @@ from trainhooks.hooks import (
     freeze,
 )
 
+from . import prep_cache
 from .config import RunConfig, SearchConfig
 from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
@@ -263,6 +264,8 @@ class Runner:
             self.dispatcher.bind(None)
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
+            prep_cache.SHARED.clear()
+            self.journal.close()  # last: a failed final fsync is raised (exit 1)
 
     def _on_epoch(self, trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:
         plan = self._report_plans[trial_id]
@@ -295,7 +298,6 @@ class Runner:
         deadline = self._started + spec.search.timeout_s if spec.search.timeout_s else math.inf
         plan = SearchPlan(self.journal.strategy(strategy), n_trials=spec.n_trials, slots=executor.slots)
         in_flight: dict[int, dict[str, Any]] = {}
-            self.journal.close()  # last: a failed final fsync is raised (exit 1)
         retries: set[int] = set()
         stopping = False
         next_id = 0
@@ -322,6 +324,7 @@ class Runner:
                     max_epochs=spec.search.max_epochs,
                     eval_every=spec.search.eval_every,
                     blas_threads=blas,
+                    data_digest=self._dataset["digest"],
                 )
             )
             return trial_id

@@ -30,6 +30,7 @@ from trainhooks.hooks import StopDecision
 
 from .epoch_trainer import EpochTrainer, classes_for
 from .estimators import build_estimator, report_plan
+from .prep_cache import fold_key
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -55,6 +56,7 @@ class TrialTask:
     max_epochs: int = 1
     eval_every: int = 1  # score and report every k-th epoch (and always the last one)
     blas_threads: int | None = None
+    data_digest: str | None = None  # names the training data: folds share fitted preprocessing (prep_cache)
 
 
 @dataclass
@@ -109,18 +111,25 @@ def _validated_once() -> AbstractContextManager[None]:
     return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
 
+def _fold_keys(task: TrialTask) -> list[str | None]:
+    if task.data_digest is None:
+        return [None] * len(task.folds)
+    return [fold_key(task.data_digest, tr, va) for tr, va in task.folds]
+
+
 def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) -> None:
     splits = [(_rows(task.X, tr), _rows(task.y, tr), _rows(task.X, va), _rows(task.y, va)) for tr, va in task.folds]
+    folds = _fold_keys(task)
     first = build_estimator(task.estimator, task.params)
     scorer = check_scoring(first, scoring=task.scoring)
     classes = classes_for(first, task.y)
     if report_plan(first, task.max_epochs, len(splits)).unit == "fold":
-        _train_per_fold(task, channel, result, splits, scorer, classes)
+        _train_per_fold(task, channel, result, splits, folds, scorer, classes)
         return
     estimators = [first, *(build_estimator(task.estimator, task.params) for _ in splits[1:])]
     trainers = [
-        EpochTrainer(est, task.max_epochs, X_tr, y_tr, classes)
-        for est, (X_tr, y_tr, _, _) in zip(estimators, splits, strict=True)
+        EpochTrainer(est, task.max_epochs, X_tr, y_tr, classes, fold=fold)
+        for est, (X_tr, y_tr, _, _), fold in zip(estimators, splits, folds, strict=True)
     ]
     views: list[tuple[BaseEstimator, Any]] = []  # what each fold scores: transformed once, after epoch 1
     n_epochs = trainers[0].n_epochs
@@ -146,7 +155,13 @@ def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) ->
 
 
 def _train_per_fold(
-    task: TrialTask, channel: EpochChannel, result: TrialResult, splits: list[Any], scorer: Any, classes: Any
+    task: TrialTask,
+    channel: EpochChannel,
+    result: TrialResult,
+    splits: list[Any],
+    folds: list[str | None],
+    scorer: Any,
+    classes: Any,
 ) -> None:
     """Train a one-epoch trial fold after fold, reporting the running mean after each fold.
 
@@ -156,8 +171,9 @@ def _train_per_fold(
     ``use_epoch`` means nothing here: the trial has one epoch.
     """
     fold_scores: list[float] = []
-    for fold, (X_tr, y_tr, X_va, y_va) in enumerate(splits, start=1):
-        trainer = EpochTrainer(build_estimator(task.estimator, task.params), task.max_epochs, X_tr, y_tr, classes)
+    for fold, ((X_tr, y_tr, X_va, y_va), key) in enumerate(zip(splits, folds, strict=True), start=1):
+        est = build_estimator(task.estimator, task.params)
+        trainer = EpochTrainer(est, task.max_epochs, X_tr, y_tr, classes, fold=key)
         tick = time.perf_counter()
         trainer.step(1)
         result.fit_time_s += time.perf_counter() - tick

@@ -87,14 +87,50 @@ def test_a_pipeline_ending_in_partial_fit_trains_by_epochs_and_scores_like_its_p
     assert len({e.metrics["score"] for e in epochs}) > 1  # the curve moves: epochs are real passes
 
 
-def test_preprocessing_is_fitted_once_per_fold_and_once_for_the_refit(trainhooks_session) -> None:
+def test_preprocessing_is_fitted_once_per_fold_for_the_whole_search_and_once_for_the_refit(trainhooks_session) -> None:
     X, y = mixed_frame()
     CountingScaler.fits = 0
     result = trainhooks_session().tune(
         sgd_pipeline(CountingScaler()), SPACE, X, y, strategy="random", n_trials=3, cv=3, max_epochs=5, test_size=0.2
     )
     assert [t["epochs"] for t in result.trials] == [5, 5, 5]
-    assert CountingScaler.fits == 3 * 3 + 1  # trials x folds, plus the refit: never once per epoch
+    # the trials tune the final step only: they share each fold's fitted preprocessing
+    assert CountingScaler.fits == 3 + 1  # folds, plus the refit: never once per epoch or per trial
+
+
+@pytest.mark.parametrize("max_epochs", [1, 3])
+def test_trials_sharing_a_folds_preprocessing_score_as_pipelines_fitted_apart(trainhooks_session, max_epochs) -> None:
+    """Sharing is invisible in the scores: each trial equals its own pipeline fitted from scratch."""
+    X, y = mixed_frame()
+    alphas = [1e-4, 1e-3, 1e-2]
+    CountingScaler.fits = 0
+    result = trainhooks_session().tune(
+        sgd_pipeline(CountingScaler()), {"clf__alpha": alphas}, X, y,
+        strategy="grid", cv=3, max_epochs=max_epochs, refit=False,
+    )  # fmt: skip
+    assert CountingScaler.fits == 3
+    scorer, classes = get_scorer("accuracy"), np.unique(y)
+    for trial in result.trials:
+        for i, (train, valid) in enumerate(StratifiedKFold(3).split(X, y)):
+            pipe = sgd_pipeline().set_params(clf__alpha=trial["params"]["clf__alpha"])
+            if max_epochs == 1:
+                pipe.fit(X.iloc[train], y[train])  # one plain fit, as GridSearchCV
+            else:
+                Xt = pipe[:-1].fit_transform(X.iloc[train], y[train])
+                for _ in range(max_epochs):
+                    pipe[-1].partial_fit(Xt, y[train], classes=classes)
+            assert trial[f"split{i}_test_score"] == pytest.approx(scorer(pipe, X.iloc[valid], y[valid]))
+
+
+def test_a_searched_preprocessing_parameter_gets_one_fit_per_value_and_fold(trainhooks_session) -> None:
+    X, y = mixed_frame()
+    CountingScaler.fits = 0
+    space = {"prep__num__countingscaler__with_mean": [True, False], "clf__alpha": [1e-4, 1e-3]}
+    result = trainhooks_session().tune(
+        sgd_pipeline(CountingScaler()), space, X, y, strategy="grid", cv=3, max_epochs=2, refit=False
+    )
+    assert len(result.trials) == 4
+    assert CountingScaler.fits == 2 * 3  # one per (with_mean, fold), shared by the two alphas
 
 
 @pytest.mark.slow
