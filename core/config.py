@@ -231,6 +231,8 @@ class BayesSettings(_Section):
     """L-BFGS starts when maximising the acquisition (``acq_optimizer = "lbfgs"``)."""
     n_initial_points: int | None = Field(default=None, ge=1)
     """Random points before the surrogate is used; ``None``: a third of ``n_trials``, at least 2, at most 10."""
+    lookahead: bool = True
+    """Compute the next point while the current trial trains (it then does not know that trial's result)."""
 
     @model_validator(mode="after")
     def _lbfgs_needs_a_gradient(self) -> BayesSettings:

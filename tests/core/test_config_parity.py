@@ -46,6 +46,7 @@ EVERY_SEARCH_SETTING: dict[str, Any] = {
         "acq_optimizer": "sampling",
         "n_restarts_optimizer": 2,
         "n_initial_points": 3,
+        "lookahead": False,
     },
     "tpe": {"n_startup_trials": 4, "multivariate": True},
     "space": {

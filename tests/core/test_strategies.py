@@ -18,34 +18,19 @@ SPACE_GRID = SearchSpace.parse({"a": [1, 2], "b": ["x"]})
 SPACE = SearchSpace.parse({"alpha": {"low": 1e-4, "high": 1.0, "log": True}, "kind": ["a", "b"]})
 
 
-class RecordingOptimizer:
-    """Wraps the real skopt Optimizer and keeps what it was told."""
-
-    def __init__(self, optimizer):
-        self.optimizer = optimizer
-        self.told: list[float] = []
-
-    def ask(self, *args, **kwargs):
-        return self.optimizer.ask(*args, **kwargs)
-
-    def tell(self, x, y):
-        self.told.append(y)
-        return self.optimizer.tell(x, y)
-
-
 def test_bayes_never_tells_the_optimizer_nan() -> None:
     strategy = BayesStrategy(SPACE, random_state=0, n_trials=6)
-    recorder = RecordingOptimizer(strategy._optimizer)
-    strategy._optimizer = recorder
     first = strategy.ask()
     strategy.tell(first, None)  # failed before anything completed: nothing to tell yet
-    assert recorder.told == []
+    assert strategy.optimizer().yi == []
     strategy.tell(strategy.ask(), 0.8)
     strategy.tell(strategy.ask(), 0.6)
     strategy.tell(strategy.ask(), float("nan"))  # failed/non-finite: told the worst seen score
     strategy.tell(strategy.ask(), None)
-    assert recorder.told == [-0.8, -0.6, -0.6, -0.6]
-    assert all(math.isfinite(v) for v in recorder.told)
+    told = strategy.optimizer().yi
+    assert told == [-0.8, -0.6, -0.6, -0.6]
+    assert all(math.isfinite(v) for v in told)
+    strategy.close()
 
 
 def test_bayes_points_are_plain_python_and_inside_the_space() -> None:
@@ -141,8 +126,9 @@ def test_bayes_settings_choose_the_surrogate_and_acquisition() -> None:
     strategy = BayesStrategy(SPACE, random_state=0, n_trials=10, settings=settings)
     for i in range(4):
         strategy.tell(strategy.ask(), 0.1 * i)
-    assert isinstance(strategy._optimizer.models[-1], ExtraTreesRegressor)
-    assert strategy._optimizer.acq_func == "EI"
+    optimizer = strategy.optimizer()
+    assert isinstance(optimizer.models[-1], ExtraTreesRegressor)
+    assert optimizer.acq_func == "EI"
 
 
 def test_bad_bayes_settings_are_one_line_each_naming_the_key() -> None:
