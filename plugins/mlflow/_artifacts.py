@@ -69,7 +69,8 @@ class AnnouncedArtifacts:
 
 
 def _write(event: ArtifactsWritten) -> ArtifactWrite:
-    paths = tuple(path for path in event.paths if Path(path).is_file())
+    # absolute: the writer process (shared by every run of this process) may work in another directory
+    paths = tuple(str(Path(path).resolve()) for path in event.paths if Path(path).is_file())
     where = f" under {event.artifact_path}/" if event.artifact_path else ""
     return ArtifactWrite(
         f"logging {len(paths)} {event.kind} files{where}",

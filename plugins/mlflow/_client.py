@@ -23,6 +23,7 @@ from typing import Any
 from trainhooks import TrainhooksError
 
 from ._redact import redact
+from ._template import seed_new_store
 
 MAX_ENTITIES, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
 """MLflow's ``log_batch`` limits per request (metrics + params + tags together at most 1000)."""
@@ -120,7 +121,8 @@ def make_client(uri: str) -> Any:
     """An ``MlflowClient`` for tracking and registry at ``uri``, its store created and migrated.
 
     MLflow opens (creates, migrates) a store when the client is made and on its first request; for
-    SQLite both happen here, under :func:`store_lock`, after checking the file is not half-migrated.
+    SQLite both happen here, under :func:`store_lock`, after checking the file is not half-migrated;
+    a new SQLite file starts as a copy of a migrated empty store (``_template``).
     """
     from mlflow import MlflowClient
 
@@ -129,6 +131,7 @@ def make_client(uri: str) -> Any:
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
     with store_lock(uri):
         check_not_half_migrated(path)
+        seed_new_store(path)  # a copy of a migrated empty store: no migrations on a new file
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         client.search_registered_models(max_results=1)  # opens the registry store too
         return client

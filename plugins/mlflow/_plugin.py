@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
@@ -75,6 +76,7 @@ class MlflowPlugin:
         self._config: Mapping[str, Any] = {}
         self._writes = None
         self._parent: Future[Any] | None = None
+        self._model: Future[Any] | None = None  # the refit model's log_model, when nothing waits for it
         self._records: dict[int, layout.TrialRecord] = {}
         self._reported = False
         self._warned_outage = False
@@ -85,7 +87,7 @@ class MlflowPlugin:
 
     @hookimpl
     def trainhooks_configure(self, config: Mapping[str, Any], run: RunContext) -> None:
-        """Read ``[plugins.mlflow]`` and check that a tracking server answers; writes nothing."""
+        """Read ``[plugins.mlflow]``, check that a tracking server answers, start the writer; writes nothing."""
         self._reset()
         self.settings = parse_settings((config.get("plugins") or {}).get("mlflow", {}))
         self.tracking_uri = resolve_tracking_uri(config, self.settings)
@@ -93,6 +95,7 @@ class MlflowPlugin:
         self._run, self._config = run, config
         self._scoring = (config.get("search") or {}).get("scoring")
         check_reachable(self.tracking_uri, timeout_s=self.settings.http_timeout_s)
+        writer_process()  # starts it now: it imports MLflow while the run is prepared (writes nothing)
 
     @hookimpl
     def trainhooks_cli_commands(self) -> list[Any]:
@@ -280,27 +283,31 @@ class MlflowPlugin:
 
     @hookimpl
     def trainhooks_on_model_fitted(self, event: ModelFitted) -> None:
+        """Hand the refit model to the writer; wait for it only to register it (that needs its id).
+
+        Without ``register_as`` the model is logged while the run ends (summary, run-ended hooks);
+        its outcome is noted when the run's last writes are waited for.
+        """
         if not self.settings.log_model or self._writes is None:
             return
         test_metric = f"test_{self._scoring}" if self._scoring else "test_score"
-        logged = self._call(
-            "logging the refit model",
-            "log_model",
-            event,
-            test_metric,
-            self.settings.serialization,
-            self.settings.skops_trusted_types,
-        )
+        args = (event, test_metric, self.settings.serialization, self.settings.skops_trusted_types)
+        if not self.settings.register_as:
+            self._model = self._writes.submit("logging the refit model", "log_model", *args)
+            return
+        logged = self._call("logging the refit model", "log_model", *args)
         self._report()
-        if logged is None and self._writes.failure is None and self._writes.outage is not None:
-            if self.settings.register_as:  # registering needs the model's id: it is not known yet
-                name = self.settings.register_as
-                self._note(f"mlflow: the refit model is kept in the spool, so not registered as {name!r}")
-        elif isinstance(logged, ModelNotLogged):  # the rest of the run is still logged; the parent is tagged
-            registered = f", so not registered as {self.settings.register_as!r}" if self.settings.register_as else ""
-            self._note(f"mlflow: the refit model was not logged{registered}: {logged.error}")
-        elif logged is not None and self.settings.register_as:
+        if self._note_model(logged, self._writes):
             self._register(logged, event)
+
+    def _note_model(self, logged: Any, writes: RunWrites) -> bool:
+        """Note a model that was not logged (or, to be registered, is still in the spool); True if logged."""
+        registered = f", so not registered as {self.settings.register_as!r}" if self.settings.register_as else ""
+        if isinstance(logged, ModelNotLogged):  # the rest of the run is still logged; the parent is tagged
+            self._note(f"mlflow: the refit model was not logged{registered}: {logged.error}")
+        elif logged is None and registered and writes.failure is None and writes.outage is not None:
+            self._note(f"mlflow: the refit model is kept in the spool{registered}")  # no id to register yet
+        return logged is not None and not isinstance(logged, ModelNotLogged)
 
     def _register(self, logged: Any, event: ModelFitted) -> None:
         from . import _registry as registry
@@ -384,8 +391,12 @@ class MlflowPlugin:
             ended_ms=ended_ms,
             error=error,
         )
+        waiting = time.monotonic()
         pending = writes.submit("sending the kept writes", "pending").result() or 0
         writes.close()  # waits for every write of the run
+        log.debug("mlflow: waited %.2f s for the run's last writes", time.monotonic() - waiting)
+        if self._model is not None and self._model.exception() is None:
+            self._note_model(self._model.result(), writes)
         if pending:
             where = spool_dir(str((self._config.get("run") or {}).get("dir") or "trainhooks-runs"), writes.key)
             self._note(

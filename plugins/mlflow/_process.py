@@ -331,6 +331,8 @@ class _Run:
     def keep(self, what: str, command: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Put one write in the spool (starting it: lock, header) and plan a retry if none is planned."""
         assert self.spool is not None
+        if self.writer is not None:  # a failed write may have been made after all: look before creating
+            self.writer.children_known = False
         if not self.spooling:
             self.spool.lock()
             self.spool.start(self.header)
@@ -502,7 +504,11 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
     runs: dict[str, _Run] = {}
     inbox: queue.Queue[Any] = queue.Queue()
     threading.Thread(target=_read_commands, args=(commands, inbox), daemon=True).start()
+    idle_work = [warm_up_model_logging]  # done once, the first time no command is waiting
     while True:
+        if idle_work and inbox.empty() and runs:
+            idle_work.pop()()
+            continue
         waiting = [run.retry_at for run in runs.values() if run.spooling]
         timeout = max(0.0, min(waiting) - time.monotonic()) if waiting else None
         try:
@@ -513,19 +519,52 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
         if item is None:
             break
         seq, key, what, command, args, kwargs = item
+        started = time.monotonic()
         reply = _handle(runs, key, what, command, args, kwargs)
         pickle.dump((seq, reply), replies, protocol=pickle.HIGHEST_PROTOCOL)
         replies.flush()
+        print(f"trainhooks mlflow: {command} took {time.monotonic() - started:.3f} s ({what})", file=sys.stderr)
     for run in runs.values():
         run.release()
 
 
+NICENESS = 5
+"""How much lower the writer's CPU priority is than the driver's: trials come first on a busy machine."""
+
+
+def warm_up() -> None:
+    """Import what the first command needs (MLflow, its SQL store, our writer): about 1 s of CPU.
+
+    Done as soon as the process starts, while the driver is still preparing the run, so the store
+    can be opened the moment the run starts.
+    """
+    import mlflow.store.model_registry.sqlalchemy_store
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+
+    from . import _writer  # noqa: F401
+
+
+def warm_up_model_logging() -> None:
+    """Import what logging the refit model needs (MLflow's sklearn flavour, signatures), when idle."""
+    import mlflow.models
+    import mlflow.sklearn  # noqa: F401
+
+
 def main() -> None:
-    """The writer process: serve the driver's commands until it closes stdin."""
+    """The writer process: serve the driver's commands until it closes stdin, then exit at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's; it ends the runs, then us
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
+    started = time.monotonic()
+    warm_up()
+    print(f"trainhooks mlflow: writer ready in {time.monotonic() - started:.2f} s", file=sys.stderr)
     serve(sys.stdin.buffer, replies)
+    sys.stderr.flush()
+    # Every reply is sent and every run released (spools closed, SQLite commits done): skip the
+    # interpreter's teardown of MLflow and SQLAlchemy, which the driver would wait for at its exit.
+    os._exit(0)
 
 
 __all__ = [

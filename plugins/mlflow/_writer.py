@@ -56,6 +56,9 @@ class RunTreeWriter:
         self.experiment_id: str | None = None
         self.parent_id: str | None = None
         self._children: dict[int, str] = {}  # trial id -> its child run
+        # True while every child run of the parent is in _children (this writer created the parent and
+        # no write failed since): a new trial's run is then created without searching for it first.
+        self.children_known = False
         self.user: str | None = None  # the run's principal: MLflow's User of the parent and trial runs
         self.missing: dict[str, str] = {}  # what was not logged -> why (tagged on the parent at its end)
 
@@ -98,7 +101,7 @@ class RunTreeWriter:
 
     def _child(self, trial_id: int) -> str | None:
         """The run of trial ``trial_id`` under the parent, if it exists."""
-        if trial_id not in self._children:
+        if trial_id not in self._children and not self.children_known:
             found = self._find(
                 f"tags.`{layout.PARENT_TAG}` = '{self._parent()}'",
                 f"tags.`{layout.TAG_PREFIX}trial_id` = '{trial_id}'",
@@ -133,6 +136,7 @@ class RunTreeWriter:
                 run_name=f"{kind}-{run_id[:8]}",
             )
             self.parent_id = run.info.run_id
+            self.children_known = True
         params = [Param(k, param_value(v)) for k, v in layout.parent_params(config).items()]
         log_batch(self.client, self.parent_id, params=params)
         if dataset:
