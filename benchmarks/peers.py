@@ -31,7 +31,8 @@ sizes native thread pools to cores / n_jobs (2 here) whatever ``OPENBLAS_NUM_THR
 
 Printed per variant (medians over rounds):
 
-- ``wall``: from starting the process to its exit.
+- ``wall``: from starting the process to its exit; ``CPU``: the CPU time of that process and of
+  the processes it waited for (steadier than wall on a busy machine, blind to idle waits).
 - ``work``: the summed fit + score time of the variant's trials plus its refit (peers: sklearn's
   ``fit_time``/``score_time``/``refit_time_``; trainhooks: each trial's ``duration_s`` from the
   run journal, and the refit as the time from the last ``trial-ended`` to ``model-fitted``).
@@ -60,6 +61,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -333,15 +335,22 @@ def run_variant(name: str, quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"peers-{name}-") as tmp:
         env = {**os.environ, **ONE_THREAD, "MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}"}
         command = [sys.executable, str(Path(__file__).resolve()), "--run", name, *(["--quick"] if quick else [])]
-        t0, started = time.time(), time.perf_counter()
+        t0, started, cpu0 = time.time(), time.perf_counter(), _children_cpu()
         proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, _children_cpu() - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     trials = [(t - t0, score, work) for t, score, work in out["trials"]]
     best = max(s for _, s, _ in trials if s is not None)
-    return {"wall_s": wall, "work_s": out["work_s"], "trials": trials, "best": best, "loop_s": loop_overhead(trials)}
+    loop = loop_overhead(trials)
+    return {"wall_s": wall, "cpu_s": cpu, "work_s": out["work_s"], "trials": trials, "best": best, "loop_s": loop}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes (theirs included, e.g. the MLflow writer)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def loop_overhead(trials: list[tuple[float, float | None, float]]) -> float:
@@ -386,6 +395,7 @@ def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
         n = n_grid if name in GRID_VARIANTS else n_model
         med[name] = {
             "wall": statistics.median(r["wall_s"] for r in rs),
+            "cpu": statistics.median(r["cpu_s"] for r in rs),
             "work": statistics.median(r["work_s"] for r in rs),
             "ovh": statistics.median((r["wall_s"] - r["work_s"]) / n for r in rs),
             "loop": statistics.median(r["loop_s"] for r in rs),
@@ -394,15 +404,18 @@ def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
         }
     bare = runs.get("bare")
     print(f"\nmedians of {len(next(iter(runs.values())))} rounds (fresh process each, n_jobs=1, BLAS 1 thread):")
-    print("  variant              wall s   work s  ovh/trial ms  loop ms/trial  vs bare ms/trial   best   to-target s")
+    print(
+        "  variant              wall s    CPU s   work s  ovh/trial ms  loop ms/trial  vs bare ms/trial"
+        "   best   to-target s"
+    )
     for name, m in med.items():
         vs_bare = "-"
         if name in GRID_VARIANTS and bare is not None:
             per_round = [(r["wall_s"] - b_["wall_s"]) / n_grid for r, b_ in zip(runs[name], bare, strict=True)]
             vs_bare = f"{1000 * statistics.median(per_round):8.0f}"
         print(
-            f"  {name:18s} {m['wall']:8.2f} {m['work']:8.2f} {1000 * m['ovh']:12.0f}  {1000 * m['loop']:13.0f}  "
-            f"{vs_bare:>16s}  "
+            f"  {name:18s} {m['wall']:8.2f} {m['cpu']:8.2f} {m['work']:8.2f} {1000 * m['ovh']:12.0f}  "
+            f"{1000 * m['loop']:13.0f}  {vs_bare:>16s}  "
             f"{m['best']:.4f}  {_fmt(m['ttt'], '10.2f')}"
         )
 
