@@ -117,7 +117,7 @@ class ReportPlugin:
             f"report: {folder} (figures drawn in the background; "
             f"`trainhooks report {event.run_id} -o report.html` waits for them)"
         )
-        self._emit(paths=tuple(str(folder / name) for name in store.FIGURES), ready_file=folder / store.FIGURES_FILE)
+        self._emit([folder / name for name in store.FIGURES], ready_file=folder / store.FIGURES_FILE)
 
     @hookimpl
     def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
@@ -173,7 +173,7 @@ class ReportPlugin:
             store.write_json(evaluation, {"test_score": event.test_score, **metrics})
             for line in metric_notes(metrics):
                 self._note(line)
-            self._emit(paths=(str(evaluation),), metrics=metric_values(metrics))
+            self._emit([evaluation], metrics=metric_values(metrics))
             self._redraws.model_fitted()
 
     # tryfirst: the last drawing is queued before another plugin (mlflow) waits for the figures
@@ -209,14 +209,22 @@ class ReportPlugin:
             redraws.finish()
             self._finished = redraws
 
-    def _emit(self, **fields: Any) -> None:
-        """Tell trackers about files of the run (``artifacts-written``), to keep under ``report/``."""
-        if self._run is not None and self.folder is not None:
-            ready = fields.pop("ready_file", None)
+    def _emit(
+        self, paths: list[Path], *, ready_file: Path | None = None, metrics: dict[str, float] | None = None
+    ) -> None:
+        """Tell trackers about files of the run (``artifacts-written``), to keep under ``report/``.
+
+        Paths are absolute: a tracker may read them from another working directory (a writer
+        process, a later ``runs sync``)."""
+        if self._run is not None:
             self._run.emit(
-                ArtifactsWritten, kind="report", artifact_path=store.REPORT_FOLDER,
-                ready_file=str(ready) if ready is not None else None, **fields,
-            )  # fmt: skip
+                ArtifactsWritten,
+                kind="report",
+                paths=tuple(str(path.absolute()) for path in paths),
+                artifact_path=store.REPORT_FOLDER,
+                metrics=metrics or {},
+                ready_file=str(ready_file.absolute()) if ready_file is not None else None,
+            )
 
     def _note(self, text: str) -> None:
         log.info("%s", text)

@@ -69,6 +69,7 @@ def test_report_figures_and_held_out_metrics_are_on_the_parent_run(mlflow_store:
     assert {f"test_{kind}/{label}" for kind in ("precision", "recall", "f1") for label in (0, 1)} <= set(metrics)
     announced = recorder.of(ArtifactsWritten)
     assert [e.ready_file is not None for e in announced] == [True, False]  # figures at run-started, evaluation
+    assert all(Path(path).is_absolute() for event in announced for path in event.paths)
     assert recorder.names.index("artifacts-written") == 1  # right after run-started, in seq order
 
 

@@ -1,0 +1,83 @@
+"""The run never waits for its drawing: the figures are finished behind it, and readers wait for them.
+
+A drawing process frozen with SIGSTOP cannot finish anything, so a run that returns while it is
+frozen did not wait for it; once it continues, ``ReportPlugin.wait()`` sees the figures complete.
+``trainhooks report`` draws the figures itself when no drawing process is left to finish them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from report_support import ALL_FIGURES, png_sizes
+
+from trainhooks.hooks import RunStarted, hookimpl
+from trainhooks.plugins.report import ReportPlugin
+from trainhooks.testing import EventRecorder, make_session, small_search
+
+TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
+
+
+class FreezeDrawing:
+    """Stops the report's drawing process (SIGSTOP) as the run starts."""
+
+    plugin_name = "freeze_drawing"
+
+    def __init__(self, report: ReportPlugin) -> None:
+        self.report = report
+
+    @hookimpl(trylast=True)
+    def trainhooks_on_run_start(self, event: RunStarted) -> None:
+        os.kill(self.report._process.pid, signal.SIGSTOP)
+
+
+@pytest.mark.slow
+def test_the_run_returns_while_its_drawing_is_frozen_and_the_figures_follow(tmp_path: Path) -> None:
+    report = ReportPlugin()
+    session = make_session(EventRecorder(), report, FreezeDrawing(report))
+    try:
+        result = small_search(session, n_trials=5, test_size=0.2, plugin_config={"report": {"dir": str(tmp_path)}})
+        folder = report.folder
+        assert folder is not None and not (folder / "figures.json").exists()
+        assert report.wait(timeout_s=0) is False
+        (note,) = [n for n in result.summary["notes"] if n.startswith(f"report: {folder} ")]
+        assert f"trainhooks report {result.run_id} -o report.html" in note
+    finally:
+        os.kill(report._process.pid, signal.SIGCONT)
+    assert report.wait()
+    assert sorted(png_sizes(folder)) == ALL_FIGURES
+    assert all(entry["drawn"] for entry in json.loads((folder / "figures.json").read_text()).values())
+
+
+@pytest.mark.slow
+def test_trainhooks_report_draws_the_figures_when_no_drawing_process_is_left(tmp_path: Path) -> None:
+    report = ReportPlugin()
+    session = make_session(EventRecorder(), report)
+    result = small_search(session, n_trials=5, test_size=0.2, plugin_config={"report": {"dir": str(tmp_path)}})
+    assert report.wait()
+    folder = report.folder
+    for path in [*folder.glob("*.png"), folder / "figures.json"]:  # as if the drawing died before finishing
+        path.unlink()
+    (folder / "drawing.json").write_text(json.dumps({"pid": _dead_pid()}))
+
+    page = tmp_path / "page.html"
+    proc = subprocess.run(
+        [str(TRAINHOOKS), "report", result.run_id, "-o", str(page), "--dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(png_sizes(folder)) == ALL_FIGURES
+    assert page.read_text().count("data:image/png;base64,") == len(ALL_FIGURES)
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
