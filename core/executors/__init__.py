@@ -38,9 +38,16 @@ class Executor(Protocol):
         """Stop workers and release resources; running trials are abandoned."""
 
 
+BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+"""Environment variables by which a user caps native threads; the default never raises them."""
+
+
 def default_blas_threads(n_jobs: int) -> int:
-    """Native threads per trial so that ``n_jobs`` concurrent trials share the cores evenly."""
-    return max(1, (os.cpu_count() or 1) // max(1, n_jobs))
+    """Native threads per trial so that ``n_jobs`` concurrent trials share the cores evenly, and
+    never more than the user allowed with ``OMP_NUM_THREADS`` and the like."""
+    share = max(1, (os.cpu_count() or 1) // max(1, n_jobs))
+    caps = [int(v) for v in (os.environ.get(name, "").strip() for name in BLAS_ENV) if v.isdigit() and int(v) > 0]
+    return min([share, *caps])
 
 
 def make_executor(name: str, *, n_jobs: int = 1, dask_address: str | None = None) -> Executor:
