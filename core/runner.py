@@ -12,6 +12,7 @@ import pickle
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -47,7 +48,7 @@ from .data import Dataset
 from .dispatch import Dispatcher, EventStamper
 from .errors import ConfigError, DataError, PermissionDenied, settings_errors_as_config
 from .estimators import ReportPlan, build_estimator, report_plan
-from .executors import Executor, default_blas_threads, make_executor
+from .executors import Executor, RefitsInWorkers, default_blas_threads, make_executor
 from .executors.common import is_worker_lost
 from .holdout import held_out_predictions
 from .provenance import describe_dataset, script_source
@@ -179,6 +180,8 @@ class Runner:
         self.stop_reason = "completed"
         self._started = 0.0
         self._workdir: Path | None = None
+        self._refitted: tuple[tuple[int, int], Any] | None = None  # (trial id, epochs) and the model a worker refit
+        self._closing: threading.Thread | None = None  # the executor closing behind the refit and summary
 
     # -- preparing ---------------------------------------------------------------------------
 
@@ -222,8 +225,38 @@ class Runner:
     def emit(self, event_type: type[Event], **fields: Any) -> Event:
         return self.context.emit(event_type, **fields)
 
+    def _make_executor(self) -> Executor:
+        """The run's executor, made before the run is prepared: a process pool starts meanwhile."""
+        search = self.spec.search
+        executor = make_executor(
+            search.executor,
+            n_jobs=search.n_jobs,
+            dask_address=search.dask_address,
+            estimator=self.spec.estimator,
+        )
+        return self.journal.executor(executor)  # on resume, journaled trials are not run again
+
     def run(self) -> RunResult:
         """Run to the end; returns the result or raises (after ``run-failed`` was sent)."""
+        executor = self._make_executor()
+        try:
+            return self._run(executor)
+        except BaseException:
+            self._close_executor(executor)  # e.g. preparing refused the run: no worker left running
+            raise
+        finally:
+            if self._closing is not None:
+                self._closing.join()
+
+    def _close_executor(self, executor: Executor, *, background: bool = False) -> None:
+        """Close the executor once; ``background`` lets the run finish while it closes (joined in :meth:`run`)."""
+        if self._closing is None:
+            self._closing = threading.Thread(target=executor.close, name="trainhooks-executor-close", daemon=True)
+            self._closing.start()
+        if not background:
+            self._closing.join()
+
+    def _run(self, executor: Executor) -> RunResult:
         strategy, folds = self.prepare()
         self.stamp = self.context.stamp = self.journal.open(
             run_id=self.run_id,
@@ -246,7 +279,7 @@ class Runner:
                 dataset=self._dataset,
             )
             try:
-                self._search(strategy, folds)
+                self._search(strategy, folds, executor)
             except KeyboardInterrupt:
                 self.stop_reason = "interrupted"
                 self.emit(SearchStopped, reason="interrupted", by="core")
@@ -281,7 +314,7 @@ class Runner:
         answer = self.dispatcher.should_stop_trial(event)
         return answer.value if answer is not None else None
 
-    def _search(self, strategy: Strategy, folds: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    def _search(self, strategy: Strategy, folds: list[tuple[np.ndarray, np.ndarray]], executor: Executor) -> None:
         """Start trials as slots free up, collect results, retry a lost worker's trial once.
 
         Which points are asked when, and the order results are told to the strategy, is the
@@ -289,11 +322,12 @@ class Runner:
         A trial whose worker died ends "failed" with a "worker lost" error and its parameters run
         again as a new trial (new ``trial_id``, its own ``trial-started``/``trial-ended``); a retry
         that is lost again, or a trial that raised, is not retried.
+
+        At the tail (nothing left to start, a worker free) the best trial so far is refit in that
+        worker while the last trials train (:meth:`_refit_ahead`). After the loop the executor
+        closes in the background (a LocalCluster takes a second) while the run finishes.
         """
         spec = self.spec
-        executor: Executor = self.journal.executor(  # on resume, journaled trials are not run again
-            make_executor(spec.search.executor, n_jobs=spec.search.n_jobs, dask_address=spec.search.dask_address)
-        )
         blas = spec.search.blas_threads or default_blas_threads(executor.slots)
         deadline = self._started + spec.search.timeout_s if spec.search.timeout_s else math.inf
         plan = SearchPlan(self.journal.strategy(strategy), n_trials=spec.n_trials, slots=executor.slots)
@@ -301,6 +335,21 @@ class Runner:
         retries: set[int] = set()
         stopping = False
         next_id = 0
+
+        def task(trial_id: int, params: dict[str, Any]) -> TrialTask:
+            return TrialTask(
+                trial_id=trial_id,
+                estimator=spec.estimator,
+                params=params,
+                X=spec.dataset.X_train,
+                y=spec.dataset.y_train,
+                folds=folds,
+                scoring=spec.search.scoring,
+                max_epochs=spec.search.max_epochs,
+                eval_every=spec.search.eval_every,
+                blas_threads=blas,
+                data_digest=self._dataset["digest"],
+            )
 
         def start(params: dict[str, Any]) -> int:
             nonlocal next_id
@@ -312,21 +361,7 @@ class Runner:
             if not self.journal.replays(trial_id):  # a replayed trial's events were sent before the crash
                 self.emit(TrialStarted, trial_id=trial_id, params=params)
             in_flight[trial_id] = params
-            executor.submit(
-                TrialTask(
-                    trial_id=trial_id,
-                    estimator=spec.estimator,
-                    params=params,
-                    X=spec.dataset.X_train,
-                    y=spec.dataset.y_train,
-                    folds=folds,
-                    scoring=spec.search.scoring,
-                    max_epochs=spec.search.max_epochs,
-                    eval_every=spec.search.eval_every,
-                    blas_threads=blas,
-                    data_digest=self._dataset["digest"],
-                )
-            )
+            executor.submit(task(trial_id, params))
             return trial_id
 
         try:
@@ -362,10 +397,46 @@ class Runner:
                     plan.retried(result.trial_id, retry_id)
                 else:
                     plan.finished(result)
-        finally:
-            executor.close()
+                if (stopping or plan.done_asking) and len(in_flight) < executor.slots:
+                    self._refit_ahead(executor, task)
+        except BaseException:
+            self._close_executor(executor)
+            raise
+        self._collect_refit(executor)
+        self._close_executor(executor, background=True)
         if not stopping:
             self.stop_reason = "exhausted" if plan.exhausted and plan.asked < spec.n_trials else "n_trials"
+
+    def _best_so_far(self) -> TrialResult | None:
+        """The trial :meth:`_finish` would refit if the search ended now (same order, same ties)."""
+        return best_result(sorted(self.results, key=lambda r: r.trial_id))
+
+    def _refit_ahead(self, executor: Executor, task: Any) -> None:
+        """Refit the best trial so far in a free worker, unless that refit is already under way.
+
+        Only the refit of the trial that is still the best at the end is used (:meth:`_collect_refit`);
+        it is the same deterministic fit the driver would run, so the model does not depend on
+        where it ran.
+        """
+        best = self._best_so_far() if self.spec.search.refit else None
+        start_refit = getattr(executor, "start_refit", None)  # an optional RefitsInWorkers capability
+        if best is None or start_refit is None:
+            return
+        key = (best.trial_id, best.best_epoch)
+        if self._refitted is not None and self._refitted[0] == key:
+            return
+        if start_refit(key, task(best.trial_id, best.params), best.best_epoch):
+            self._refitted = (key, None)
+
+    def _collect_refit(self, executor: Executor) -> None:
+        """Wait for the worker's refit if its trial is the final best; otherwise the driver refits."""
+        best = self._best_so_far()
+        if self._refitted is None or best is None or self._refitted[0] != (best.trial_id, best.best_epoch):
+            self._refitted = None
+            return
+        refits: RefitsInWorkers = executor  # type: ignore[assignment]  # it started the refit
+        model = refits.refit_result(self._refitted[0])
+        self._refitted = (self._refitted[0], model) if model is not None else None
 
     def _trial_ended(self, result: TrialResult) -> Any:
         plan = self._report_plans.get(result.trial_id)
@@ -393,9 +464,12 @@ class Runner:
 
     def _refit(self, best: TrialResult) -> tuple[Any, float | None]:
         spec, data = self.spec, self.spec.dataset
-        model = fit_for_epochs(
-            spec.estimator, best.params, data.X_train, data.y_train, best.best_epoch, spec.search.max_epochs
-        )
+        if self._refitted is not None and self._refitted[0] == (best.trial_id, best.best_epoch):
+            model = self._refitted[1]  # refit in a worker while the last trials ran
+        else:
+            model = fit_for_epochs(
+                spec.estimator, best.params, data.X_train, data.y_train, best.best_epoch, spec.search.max_epochs
+            )
         test_score = None
         if data.has_test:
             scorer = check_scoring(model, scoring=spec.search.scoring)

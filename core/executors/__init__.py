@@ -38,6 +38,33 @@ class Executor(Protocol):
         """Stop workers and release resources; running trials are abandoned."""
 
 
+class RefitsInWorkers(Protocol):
+    """An executor that can also run the refit of the best trial in one of its workers.
+
+    The search loop uses it at the tail of a search, when a worker has no trial left to run: the
+    refit of the best trial so far starts there while the last trials train, instead of in the
+    driver after them. A refit whose trial is no longer the best at the end is simply not used.
+    """
+
+    def start_refit(self, key: Any, task: TrialTask, epochs: int) -> bool:
+        """Start refitting ``task``'s params on its data for ``epochs`` epochs; ``False`` if it cannot now."""
+
+    def refit_result(self, key: Any) -> Any:
+        """The fitted model of refit ``key`` (waiting for it), or ``None`` if there is none to use."""
+
+
+def estimator_modules(estimator: Any) -> list[str]:
+    """Modules a worker needs to unpickle ``estimator`` (a class or instance, Pipeline steps included)."""
+    if estimator is None:
+        return []
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    modules = [cls.__module__]
+    for _, step in getattr(estimator, "steps", None) or []:
+        if step is not None and step != "passthrough":
+            modules.append(type(step).__module__)
+    return [m for m in dict.fromkeys(modules) if m != "__main__"]
+
+
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 """Environment variables by which a user caps native threads; the default never raises them."""
 
@@ -50,14 +77,17 @@ def default_blas_threads(n_jobs: int) -> int:
     return min([share, *caps])
 
 
-def make_executor(name: str, *, n_jobs: int = 1, dask_address: str | None = None) -> Executor:
-    """The executor called ``name`` ("sequential", "process" or "dask")."""
+def make_executor(name: str, *, n_jobs: int = 1, dask_address: str | None = None, estimator: Any = None) -> Executor:
+    """The executor called ``name`` ("sequential", "process" or "dask").
+
+    ``estimator`` (a class or instance) lets worker processes import its modules while they start.
+    """
     if name == "sequential":
         return SequentialExecutor()
     if name == "process":
         from .process import ProcessExecutor
 
-        return ProcessExecutor(n_jobs)
+        return ProcessExecutor(n_jobs, warm=estimator_modules(estimator))
     if name == "dask":
         from .dask import DaskExecutor
 
@@ -65,4 +95,12 @@ def make_executor(name: str, *, n_jobs: int = 1, dask_address: str | None = None
     raise ConfigError(f"search.executor: unknown executor {name!r} (sequential, process or dask)")
 
 
-__all__ = ["EpochHandler", "Executor", "SequentialExecutor", "default_blas_threads", "make_executor"]
+__all__ = [
+    "EpochHandler",
+    "Executor",
+    "RefitsInWorkers",
+    "SequentialExecutor",
+    "default_blas_threads",
+    "estimator_modules",
+    "make_executor",
+]

@@ -13,7 +13,7 @@ from typing import Any
 
 from trainhooks.hooks import StopDecision
 
-from ..trial import TrialResult, TrialTask
+from ..trial import TrialResult, TrialTask, fit_for_epochs
 
 WORKER_LOST = "worker lost"
 """Prefix of ``TrialResult.error`` when the process or Dask worker running the trial died."""
@@ -72,12 +72,37 @@ def with_data(task: TrialTask, data: tuple[Any, Any, Any]) -> TrialTask:
     return dataclasses.replace(task, X=X, y=y, folds=folds)
 
 
+@dataclasses.dataclass(frozen=True)
+class RefitFailed:
+    """What a worker sends back instead of a model when the refit raised (the driver then refits)."""
+
+    error: str
+
+
+def refit_model(task: TrialTask, epochs: int) -> Any:
+    """The refit of a best trial on all its training data, where a worker runs it.
+
+    ``task`` is the trial's task (its data is the whole training set, which the folds index);
+    the fit is :func:`~trainhooks.trial.fit_for_epochs`, as in the driver, with the trial's BLAS
+    thread limit so it does not oversubscribe the cores the last trials still use.
+    """
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(limits=task.blas_threads) if task.blas_threads else nullcontext()
+    with limits:
+        return fit_for_epochs(task.estimator, task.params, task.X, task.y, epochs, task.max_epochs)
+
+
 __all__ = [
     "WORKER_LOST",
+    "RefitFailed",
     "data_key",
     "decode_decision",
     "encode_decision",
     "is_worker_lost",
+    "refit_model",
     "with_data",
     "without_data",
     "worker_lost",

@@ -27,6 +27,7 @@ the plugins, so it is not a failure. One that had reported epochs is reported lo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -38,7 +39,15 @@ from trainhooks.hooks import StopDecision
 
 from ..errors import ConfigError
 from ..trial import TrialResult, TrialTask, run_trial
-from .common import data_key, decode_decision, encode_decision, with_data, without_data, worker_lost
+from .common import (
+    data_key,
+    decode_decision,
+    encode_decision,
+    refit_model,
+    with_data,
+    without_data,
+    worker_lost,
+)
 
 REPLY_TIMEOUT_S = 600.0
 """How long a worker waits for the driver's answer to an epoch report before giving up."""
@@ -90,6 +99,11 @@ def run_remote(task: TrialTask, X: Any, y: Any, folds: Any, prefix: str, attempt
         channel.close()
     result.worker = get_worker().address
     return result
+
+
+def refit_remote(task: TrialTask, X: Any, y: Any, folds: Any, epochs: int) -> Any:
+    """The Dask task of the refit of the best trial: the fitted model."""
+    return refit_model(with_data(task, (X, y, folds)), epochs)
 
 
 def _warm_up() -> None:
@@ -153,6 +167,7 @@ class DaskExecutor:
         self._attempts: dict[str, _Attempt] = {}
         self._data: tuple[Any, list[Any]] | None = None
         self._resubmitted: set[int] = set()  # trials already submitted again after losing their data
+        self._refit: tuple[Any, Any] | None = None  # (key, future) of the refit started
         self._closing = threading.Event()
         self._pump = threading.Thread(target=self._pump_reports, name="trainhooks-dask-reports", daemon=True)
         self._pump.start()
@@ -189,6 +204,28 @@ class DaskExecutor:
         )
         self._attempts[attempt] = _Attempt(task, future, key)
         future.add_done_callback(lambda _f, a=attempt: self._inbox.put(("done", a)))
+
+    def start_refit(self, key: Any, task: TrialTask, epochs: int) -> bool:
+        """Refit ``task``'s parameters on the scattered data for ``epochs`` epochs as a Dask task.
+
+        ``key`` names it for :meth:`refit_result`; a refit still running is left to finish unused.
+        """
+        X, y, folds = self._scattered(task)
+        future = self._client.submit(
+            refit_remote, without_data(task), X, y, folds, epochs,
+            key=f"trainhooks-refit-{uuid.uuid4().hex}", pure=False, retries=0,
+        )  # fmt: skip
+        self._refit = (key, future)
+        return True
+
+    def refit_result(self, key: Any) -> Any:
+        """The model of the refit started as ``key`` (waiting for it); ``None`` if none or it failed."""
+        if self._refit is None or self._refit[0] != key:
+            return None
+        try:
+            return self._refit[1].result()
+        except (Exception, asyncio.CancelledError):  # a lost worker or a failing fit: the driver refits
+            return None
 
     def next_result(self, on_epoch: Any) -> TrialResult:
         """Block until a trial finishes (or its worker is lost), answering epoch reports meanwhile."""
@@ -277,6 +314,8 @@ class DaskExecutor:
         """Cancel running trials, close the client and the LocalCluster this executor started."""
         self._closing.set()
         futures = [a.future for a in self._attempts.values()]
+        if self._refit is not None:
+            futures.append(self._refit[1])
         self._attempts.clear()
         with contextlib.suppress(Exception):
             if futures:

@@ -19,9 +19,11 @@ script that starts a process search must guard its entry point with ``if __name_
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -29,7 +31,16 @@ from typing import Any
 from trainhooks.hooks import StopDecision
 
 from ..trial import TrialResult, TrialTask, run_trial
-from .common import data_key, decode_decision, encode_decision, with_data, without_data, worker_lost
+from .common import (
+    RefitFailed,
+    data_key,
+    decode_decision,
+    encode_decision,
+    refit_model,
+    with_data,
+    without_data,
+    worker_lost,
+)
 
 PRELOAD = ["trainhooks.trial"]
 """Modules the fork server imports once, so every worker starts with scikit-learn loaded."""
@@ -67,19 +78,44 @@ def _worker_main(conn: Connection) -> None:
             result = run_trial(task, _PipeChannel(conn))
             result.worker = f"pid {os.getpid()}"
             conn.send(("result", result))
+        elif kind == "refit":
+            try:
+                model = refit_model(with_data(message[2], data[message[1]]), message[3])
+                conn.send(("refit", model))
+            except Exception as exc:  # unpicklable model, failing fit: the driver refits itself
+                conn.send(("refit", RefitFailed(f"{type(exc).__name__}: {exc}")))
+        elif kind == "import":
+            for module in message[1]:
+                with contextlib.suppress(Exception):  # only a warm-up: the task's unpickling imports it anyway
+                    importlib.import_module(module)
 
 
 class _Worker:
     """Driver side of one worker process."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, warm: list[str]) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="trainhooks-worker")
         self.process.start()
         child.close()
         self.task: TrialTask | None = None
+        self.refitting = False  # running the refit of the best trial (not a trial)
         self.data_key: Any = None
         self.epochs = 0  # epochs the current trial has reported
+        if warm:
+            self.send(("import", warm))  # loads the estimator's modules while the driver sets up
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None or self.refitting
+
+    def send_data(self, task: TrialTask) -> Any:
+        """Ship ``task``'s data unless this worker holds it already; returns the data key."""
+        key = data_key(task)
+        if self.data_key != key:
+            self.send(("data", key, (task.X, task.y, task.folds)))
+            self.data_key = key
+        return key
 
     def send(self, message: tuple[Any, ...]) -> None:
         self.conn.send(message)
@@ -99,7 +135,7 @@ class _Worker:
     def stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(("stop",))
-        self.process.join(timeout=2 if self.task is None else 0)
+        self.process.join(timeout=0 if self.busy else 2)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=5)
@@ -114,36 +150,62 @@ def default_start_method() -> str:
 class ProcessExecutor:
     """``n_jobs`` worker processes on this machine; survives workers that die.
 
+    The workers start in a background thread, so creating the executor returns at once and the
+    pool (and, the first time in a Python process, the fork server importing scikit-learn) starts
+    while the driver finishes setting up the run; the first :meth:`submit` waits for it.
+
     :param n_jobs: number of worker processes, i.e. trials in flight at once.
     :param start_method: a ``multiprocessing`` start method; default :func:`default_start_method`.
+    :param warm: modules each worker imports as soon as it starts (e.g. the estimator's), so the
+        first trial does not pay for them.
     """
 
-    def __init__(self, n_jobs: int, *, start_method: str | None = None) -> None:
+    def __init__(self, n_jobs: int, *, start_method: str | None = None, warm: list[str] | None = None) -> None:
         self.slots = max(1, int(n_jobs))
         self._ctx = multiprocessing.get_context(start_method or default_start_method())
+        self._warm = list(warm or [])
         if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(PRELOAD)
-        self._workers: list[_Worker] = [_Worker(self._ctx) for _ in range(self.slots)]
+            # only takes effect when this Python process starts its fork server (the first search)
+            self._ctx.set_forkserver_preload([*PRELOAD, *self._warm])
+        self._workers: list[_Worker] = []
+        self._start_error: BaseException | None = None
+        self._starter: threading.Thread | None = threading.Thread(
+            target=self._start_workers, name="trainhooks-pool-start", daemon=True
+        )
+        self._starter.start()
         self._queue: deque[TrialTask] = deque()
         self._ready: deque[TrialResult] = deque()
+        self._refit: tuple[Any, Any] | None = None  # (key, model or RefitFailed) of the refit sent
+
+    def _start_workers(self) -> None:
+        try:
+            for _ in range(self.slots):
+                self._workers.append(_Worker(self._ctx, self._warm))
+        except BaseException as exc:  # re-raised in the driver's thread by _started()
+            self._start_error = exc
+
+    def _started(self) -> list[_Worker]:
+        """The workers, once the background start finished (re-raising what failed there)."""
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+            if self._start_error is not None:
+                raise self._start_error
+        return self._workers
 
     def submit(self, task: TrialTask) -> None:
         self._queue.append(task)
         self._dispatch()
 
     def _dispatch(self) -> None:
-        for worker in self._workers:
+        for worker in self._started():
             if not self._queue:
                 return
-            if worker.task is None:
+            if not worker.busy:
                 task = self._queue.popleft()
                 worker.task, worker.epochs = task, 0
                 try:
-                    key = data_key(task)
-                    if worker.data_key != key:
-                        worker.send(("data", key, (task.X, task.y, task.folds)))
-                        worker.data_key = key
-                    worker.send(("task", key, without_data(task)))
+                    worker.send(("task", worker.send_data(task), without_data(task)))
                 except OSError:  # the worker died between tasks
                     self._replace(worker)
                 except Exception as exc:  # the task or data cannot be pickled: a failed trial, not retried
@@ -151,13 +213,48 @@ class ProcessExecutor:
                     error = f"{type(exc).__name__}: cannot send the trial to a worker process: {exc}"
                     self._ready.append(TrialResult(task.trial_id, dict(task.params), "failed", error=error))
 
+    def start_refit(self, key: Any, task: TrialTask, epochs: int) -> bool:
+        """Refit ``task``'s parameters on its whole data for ``epochs`` epochs in an idle worker.
+
+        ``key`` names the refit for :meth:`refit_result`. Returns ``False`` (nothing started) when
+        no worker is idle, trials are queued, or a refit is still running.
+        """
+        if self._queue or any(w.refitting for w in self._started()):
+            return False
+        for worker in self._workers:
+            if not worker.busy:
+                try:
+                    worker.send(("refit", worker.send_data(task), without_data(task), epochs))
+                except Exception:  # a dead worker or unpicklable data: the driver refits instead
+                    return False
+                worker.refitting = True
+                self._refit = (key, None)
+                return True
+        return False
+
+    def refit_result(self, key: Any) -> Any:
+        """The model of the refit started as ``key``, waiting for it; ``None`` if there is none.
+
+        ``None`` also when the refit failed or its worker died: the caller refits in the driver.
+        """
+        if self._refit is None or self._refit[0] != key:
+            return None
+        while self._refit[1] is None:
+            worker = next((w for w in self._workers if w.refitting), None)
+            if worker is None:  # its worker died
+                return None
+            wait([worker.conn, worker.process.sentinel])
+            self._handle(worker, _no_trial_running)
+        model = self._refit[1]
+        return None if isinstance(model, RefitFailed) else model
+
     def _replace(self, worker: _Worker) -> None:
         """Report the dead worker's trial as lost and start a fresh worker in its place."""
         task = worker.task
         detail = worker.exit_detail()
-        worker.task = None
+        worker.task, worker.refitting = None, False
         worker.stop()
-        self._workers[self._workers.index(worker)] = _Worker(self._ctx)
+        self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._warm)
         if task is not None:
             self._ready.append(worker_lost(task, detail, worker.epochs))
 
@@ -168,8 +265,8 @@ class ProcessExecutor:
                 result = self._ready.popleft()
                 self._dispatch()
                 return result
-            busy = [w for w in self._workers if w.task is not None]
-            if not busy:
+            busy = [w for w in self._started() if w.busy]
+            if not any(w.task is not None for w in busy) and not self._queue:
                 raise RuntimeError("next_result() called with no trial in flight")
             by_handle: dict[Any, _Worker] = {}
             for worker in busy:
@@ -179,7 +276,7 @@ class ProcessExecutor:
             handled: set[int] = set()
             for handle in ready:
                 worker = by_handle[handle]
-                if id(worker) in handled or worker.task is None:
+                if id(worker) in handled or not worker.busy:
                     continue
                 handled.add(id(worker))
                 result = self._handle(worker, on_epoch)
@@ -197,6 +294,7 @@ class ProcessExecutor:
             message = worker.conn.recv()
         except (EOFError, OSError):
             self._replace(worker)
+            self._dispatch()
             return None
         if message[0] == "epoch":
             _, trial_id, epoch, metrics = message
@@ -207,6 +305,12 @@ class ProcessExecutor:
             except (OSError, ValueError):
                 self._replace(worker)
             return None
+        if message[0] == "refit":
+            worker.refitting = False
+            assert self._refit is not None
+            self._refit = (self._refit[0], message[1])
+            self._dispatch()  # a retried trial may have queued behind the refit
+            return None
         result: TrialResult = message[1]
         worker.task = None
         return result
@@ -214,9 +318,15 @@ class ProcessExecutor:
     def close(self) -> None:
         """Stop every worker; trials still running are abandoned (their processes are killed)."""
         self._queue.clear()
+        with contextlib.suppress(BaseException):  # a pool that failed to start has nothing more to stop
+            self._started()
         for worker in self._workers:
             worker.stop()
         self._workers = []
+
+
+def _no_trial_running(trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:
+    raise AssertionError(f"trial {trial_id} reported epoch {epoch} while only the refit should run")
 
 
 __all__ = ["ProcessExecutor", "default_start_method"]

@@ -89,6 +89,18 @@ class FragileSGD(ClassifierMixin, BaseEstimator):
         return self.model_.predict(X)
 
 
+class WhereFittedSGD(SGDClassifier):
+    """An SGDClassifier that records the process id it was last trained in (``fitted_in_pid_``)."""
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> WhereFittedSGD:
+        self.fitted_in_pid_ = os.getpid()
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    def fit(self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None, sample_weight: Any = None) -> Any:
+        self.fitted_in_pid_ = os.getpid()
+        return super().fit(X, y, coef_init=coef_init, intercept_init=intercept_init, sample_weight=sample_weight)
+
+
 class StopTrial:
     """A plugin that stops (prunes) one trial at one epoch, as an early-stopping plugin would."""
 

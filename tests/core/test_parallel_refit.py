@@ -1,0 +1,78 @@
+"""The parallel executors' serial parts: the refit runs in a worker, the pool starts early and stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import psutil
+import pytest
+from parallel_helpers import WhereFittedSGD, data
+
+from trainhooks import ConfigError, RunResult
+from trainhooks.testing import EventRecorder, make_session
+
+# the best (alpha 1e-4) comes first, so it is still the best when the last trial starts
+GRID = {"alpha": [1e-4, 1.0, 3.0, 10.0, 30.0]}
+
+
+def grid_search(recorder: EventRecorder, space: dict = GRID, **kwargs: object) -> RunResult:
+    X, y = data()
+    session = make_session(recorder)
+    options: dict = {"strategy": "grid", "cv": 2, "max_epochs": 4, "scoring": "accuracy", "random_state": 0}
+    return session.tune(WhereFittedSGD(random_state=0), space, X, y, **{**options, **kwargs})
+
+
+def test_the_best_trial_is_refit_in_a_worker_while_the_last_trial_runs_and_equals_the_sequential_refit() -> None:
+    sequential = grid_search(EventRecorder())
+    recorder = EventRecorder()
+    parallel = grid_search(recorder, executor="process", n_jobs=2)
+
+    assert parallel.best_params == sequential.best_params == {"alpha": 1e-4}
+    assert sequential.best_estimator.fitted_in_pid_ == os.getpid()
+    assert parallel.best_estimator.fitted_in_pid_ != os.getpid()  # refit in a worker process
+    for attr in ("coef_", "intercept_"):
+        assert np.array_equal(getattr(parallel.best_estimator, attr), getattr(sequential.best_estimator, attr))
+    fitted = recorder.of("model-fitted")
+    assert len(fitted) == 1 and fitted[0].trial_id == 0 and recorder.names[-2:] == ["model-fitted", "run-ended"]
+
+
+def test_when_the_last_trial_becomes_the_best_its_own_refit_is_used() -> None:
+    worst_first = {"alpha": list(reversed(GRID["alpha"]))}  # an earlier trial's refit is started, then dropped
+    runs = [
+        grid_search(EventRecorder(), space=worst_first, **options)
+        for options in ({}, {"executor": "process", "n_jobs": 2})
+    ]
+    assert runs[0].best_params == runs[1].best_params == {"alpha": 1e-4}
+    assert np.array_equal(runs[0].best_estimator.coef_, runs[1].best_estimator.coef_)
+
+
+def _live_descendants() -> set[int]:
+    alive = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_a_pool_started_early_is_stopped_when_the_run_is_refused_before_any_trial() -> None:
+    before = _live_descendants()
+    with pytest.raises(ConfigError, match=r"search\.strategy: unknown strategy 'nope'"):
+        grid_search(EventRecorder(), strategy="nope", executor="process", n_jobs=2)
+    deadline = time.monotonic() + 10
+    while (left := _live_descendants() - before) and not all(_is_fork_server(pid) for pid in left):
+        assert time.monotonic() < deadline, f"still running after the refused run: {left}"
+        time.sleep(0.1)
+
+
+def _is_fork_server(pid: int) -> bool:
+    """The fork server multiprocessing keeps for the whole Python process (a child of this process)."""
+    try:
+        process = psutil.Process(pid)
+        return process.ppid() == os.getpid() and "forkserver" in " ".join(process.cmdline())
+    except psutil.NoSuchProcess:
+        return True
