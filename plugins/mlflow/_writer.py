@@ -137,6 +137,8 @@ class RunTreeWriter:
             )
             self.parent_id = run.info.run_id
             self.children_known = True
+        else:  # a resumed run (or a replay): the parent is running again until this run ends it
+            self.client.update_run(self.parent_id, status="RUNNING")
         params = [Param(k, param_value(v)) for k, v in layout.parent_params(config).items()]
         log_batch(self.client, self.parent_id, params=params)
         if dataset:

@@ -16,6 +16,7 @@ from helpers import CtrlCAfter
 from mlflow_support import Store
 from sklearn.linear_model import SGDClassifier
 
+from trainhooks.hooks import TrialEnded, hookimpl
 from trainhooks.journal import JOURNAL_NAME, read_journal
 from trainhooks.runner import SearchInterrupted
 from trainhooks.testing import EventRecorder, make_session
@@ -62,6 +63,21 @@ def _listed(run_cli: Any, store: Store) -> list[dict[str, Any]]:
     return json.loads(listing.stdout)
 
 
+class ParentStatusWhileRunning:
+    """Waits, at the first trial that ends, until the store shows the parent run RUNNING (up to 30 s)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seen: str | None = None
+
+    @hookimpl
+    def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
+        deadline = time.monotonic() + 30
+        while self.seen is None or (self.seen != "RUNNING" and time.monotonic() < deadline):
+            self.seen = self.store.parents()[0].info.status
+            time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_a_resumed_run_goes_on_in_the_same_parent_run_and_it_ends_finished(mlflow_store: Store, run_cli: Any) -> None:
     with pytest.raises(SearchInterrupted) as caught:
@@ -74,9 +90,11 @@ def test_a_resumed_run_goes_on_in_the_same_parent_run_and_it_ends_finished(mlflo
     table = run_cli("runs", "list", "--tracking-uri", mlflow_store.uri, "--experiment", mlflow_store.experiment)
     assert f"interrupted (--resume {run_id})" in table.stdout
 
-    resumed = _tune(mlflow_store, resume=run_id)
+    watcher = ParentStatusWhileRunning(mlflow_store)
+    resumed = _tune(mlflow_store, watcher, resume=run_id)
 
     assert resumed.run_id == run_id
+    assert watcher.seen == "RUNNING"  # while it goes on, the parent is no longer shown KILLED
     children = _one_finished_tree(mlflow_store, run_id, N_TRIALS)
     assert len(children) == N_TRIALS  # the trial Ctrl-C ended is run again in its own child run
     scores = {int(c.data.tags["trainhooks.trial_id"]): c.data.metrics["score"] for c in children}
