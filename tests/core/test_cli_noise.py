@@ -35,7 +35,10 @@ def test_dask_and_mlflow_stay_off_the_terminal_unless_debug(run_cli: Any, tmp_pa
     assert not NOISE.search(normal.stdout + normal.stderr), normal.stderr
     assert (tmp_path / "normal.db").exists()  # MLflow did log the run
 
-    debug = run_cli("--debug", "tune", str(noisy_run(tmp_path, "debug.db")))
+    # an empty cache: MLflow migrates the store template, as on a machine's first run, and says so
+    debug = run_cli(
+        "--debug", "tune", str(noisy_run(tmp_path, "debug.db")), env={"TRAINHOOKS_CACHE_DIR": str(tmp_path)}
+    )
     assert debug.returncode == 0, debug.stderr
     assert "INFO distributed.scheduler" in debug.stderr
     assert "Creating initial MLflow database tables" in debug.stderr
