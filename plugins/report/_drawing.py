@@ -3,7 +3,7 @@
 Trials of a sequential search run in the driver process, so drawing there (or on a thread, which
 would compete for the GIL) would slow training. A long-lived child process per plugin instance,
 ``python -m trainhooks.plugins.report._drawing``, is started at ``run-started``, lowers its own
-priority (``nice`` 10: on a busy machine training goes first) and imports matplotlib and
+priority (:func:`lower_priority`: on a busy machine training goes first) and imports matplotlib and
 scikit-learn while the first trials run; it then draws on request, reading the run's saved files
 itself, so a request is one short JSON line (``{"id", "job", "folder", "dpi"}``) and so is its
 answer (``{"id", "outcome", "error", "seconds"}``). Requests are served in order.
@@ -277,11 +277,25 @@ def wait_for_figures(folder: Path, timeout_s: float, *, poll_s: float = 0.05) ->
     return True
 
 
+def lower_priority() -> None:
+    """Make this process yield the CPU to training: ``nice`` it, and its scheduler autogroup on Linux.
+
+    On a Linux with autogroups (most desktops and servers), ``nice`` only orders processes within
+    one session; this process is in a session of its own (so that a terminal's Ctrl-C and hang-up
+    are the driver's), so its session's group is niced too, else it would get as much CPU as the
+    whole training session.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(NICENESS)
+    if os.name == "posix" and os.getsid(0) == os.getpid():  # only a session of our own: never the caller's
+        with contextlib.suppress(OSError):  # no autogroups (other systems, kernels built without them)
+            Path("/proc/self/autogroup").write_text(f"{NICENESS}\n", encoding="ascii")
+
+
 def main() -> None:
     """Serve drawing requests from stdin until it closes; one JSON answer per request on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it closes our stdin when done
-    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
-        os.nice(NICENESS)
+    lower_priority()
     for module in ("matplotlib.figure", "sklearn.ensemble", "sklearn.inspection", "sklearn.metrics", "pandas"):
         importlib.import_module(module)  # warm up while the first trials run
 

@@ -59,7 +59,8 @@ def _planned_trials(config: Mapping[str, Any], kind: str) -> int | None:
 class ReportPlugin:
     """Draws a run's optimisation history, importances, partial dependence, curves and model evaluation.
 
-    After a run, :attr:`folder` is where its report files are.
+    After a run, :attr:`folder` is where its report files are; its figures are drawn in the
+    background, :meth:`wait` returns once they are complete.
     """
 
     def __init__(self) -> None:
