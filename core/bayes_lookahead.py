@@ -18,10 +18,12 @@ Where it runs, by measurement (``benchmarks/bayes_overhead.py``, docs/tuning.md)
 process*. The sequential executor trains in the driver process, and a GP fit is mostly Python
 (scikit-learn's kernel algebra on 30x30 matrices, SciPy's L-BFGS loop) that holds the GIL, so on a
 thread it slowed the trial it was meant to hide behind. The process is started with ``python -c``
-(it never imports the user's script), pinned to one BLAS thread, reads pickled requests from its
-stdin and exits when that closes, so it dies with the driver. Its start (``import skopt``, ~1 s)
-overlaps the first trials, which are random and need no fit (they are computed here, at once). If
-it cannot start or dies, the same function runs here instead: slower, same points.
+(it never imports the user's script), pinned to one BLAS thread, ignores Ctrl-C (the driver
+handles it), reads pickled requests from its stdin and exits when that closes, so it dies with the
+driver; the strategy kills it when it is closed or dropped (nothing it still computes is wanted).
+Its start (``import skopt``, ~1 s) overlaps the first trials, which are random and need no fit
+(they are computed here, at once). If it cannot start or dies, the same function runs here
+instead: slower, same points.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -255,6 +258,7 @@ def _stop(channel: _Channel) -> None:
 
 def serve(stdin: Any = None, stdout: Any = None) -> None:
     """The helper process's loop: one pickled :class:`Request` in, one ``(status, Proposal)`` out."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops us
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     while True:
