@@ -281,7 +281,8 @@ class ArtifactsWritten(Event):
     path (the ``report`` plugin draws in a background process) names a ``ready_file`` that it writes
     last. A consumer that must copy the files waits for that file (bounded, up to the end of the
     run) and then takes those of ``paths`` that exist; one that only needs to know where they are
-    goes on at once.
+    goes on at once. A producer that starts its last files at ``run-ended`` handles it with
+    ``@hookimpl(tryfirst=True)``, so they are under way before a consumer's ``run-ended`` waits.
     """
 
     name: ClassVar[str] = "artifacts-written"
