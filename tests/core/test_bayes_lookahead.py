@@ -50,6 +50,18 @@ def asked(strategy: BayesStrategy) -> list[list]:
     return [p.points[0] for p in strategy.proposals]
 
 
+def helpers(parent: psutil.Process | None = None) -> list[psutil.Process]:
+    """The live bayes helper processes started by ``parent`` (this process by default)."""
+    found = []
+    for child in (parent or psutil.Process()).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "bayes_lookahead" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:  # it exited meanwhile
+            pass
+    return found
+
+
 def test_slow_and_fast_trials_give_the_same_points_for_a_seed() -> None:
     slow, fast = search(slow=True), search(slow=False)
     try:
@@ -101,10 +113,11 @@ def test_point_k_plus_1_does_not_know_trial_k_but_point_k_plus_2_does() -> None:
 
 
 def test_without_lookahead_each_point_knows_the_previous_result_and_no_process_starts() -> None:
+    before = {helper.pid for helper in helpers()}
     strategy = search(slow=False, lookahead=False)
     assert strategy.lookahead is None and strategy.ready_at_ask == 0
     assert {p.where for p in strategy.proposals} == {"here"}
-    assert not [c for c in psutil.Process().children() if "bayes_lookahead" in " ".join(c.cmdline())]
+    assert {helper.pid for helper in helpers()} <= before
 
 
 def test_a_helper_process_that_dies_costs_time_not_reproducibility() -> None:
@@ -121,12 +134,7 @@ def test_a_helper_process_that_dies_costs_time_not_reproducibility() -> None:
     assert strategy.proposals[-1].where == "here"
 
 
-def helpers(parent: psutil.Process | None = None) -> list[psutil.Process]:
-    parent = parent or psutil.Process()
-    return [c for c in parent.children() if "bayes_lookahead" in " ".join(c.cmdline())]
-
-
-def test_the_helper_process_dies_with_the_driver(tmp_path) -> None:
+def test_the_helper_process_dies_with_the_driver() -> None:
     driver = textwrap.dedent(
         """
         import sys, time
