@@ -13,7 +13,10 @@ Prints, per variant, the medians of the run's wall time (``Session.run_config``,
 waits for), the ratio of the medians on/off, the extra seconds (median on - median off) and the
 median of each round's own ratio. Goal (issue 15): under 3% of wall (ratio < 1.03).
 
-Run:  .venv/bin/python benchmarks/report_overhead.py [--rounds 7]
+With ``--mlflow`` both variants log to a SQLite store in the work directory: the mlflow plugin
+waits at the run's end for the figures it logs, so this measures what a run with MLflow pays.
+
+Run:  .venv/bin/python benchmarks/report_overhead.py [--rounds 7] [--mlflow]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", 
 VARIANTS = ("off", "on")
 
 
-def child(variant: str) -> None:
+def child(variant: str, mlflow: bool) -> None:
     """One timed run in this (fresh) process; prints its run id and times as JSON."""
     import warnings
 
@@ -42,8 +45,9 @@ def child(variant: str) -> None:
     from trainhooks.plugin_loader import BUILTIN_PLUGINS
 
     warnings.filterwarnings("ignore")
-    config = load_config(QUICKSTART)
-    disabled = [name for name in ("mlflow", "progress") if name in BUILTIN_PLUGINS]
+    overrides = {"experiment.tracking_uri": "sqlite:///mlflow.db"} if mlflow else {}
+    config = load_config(QUICKSTART, overrides)
+    disabled = [name for name in ("progress",) if name in BUILTIN_PLUGINS] + ([] if mlflow else ["mlflow"])
     if variant == "off":
         disabled.append("report")
     session = trainhooks.Session(disable=disabled, autoload=False)
@@ -53,11 +57,11 @@ def child(variant: str) -> None:
     print(json.dumps({"run_id": result.run_id, "wall": wall, "cpu": cpu}))
 
 
-def run(variant: str, workdir: Path) -> dict[str, float]:
+def run(variant: str, workdir: Path, mlflow: bool) -> dict[str, float]:
     """Run one variant in a fresh process; after an "on" run, wait (untimed) for its figures."""
     from trainhooks.plugins.report._drawing import wait_for_figures
 
-    command = [sys.executable, __file__, "--child", variant]
+    command = [sys.executable, __file__, "--child", variant, *(["--mlflow"] if mlflow else [])]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=workdir, env={**os.environ, **ONE_THREAD}, capture_output=True, text=True)
     process_wall = time.perf_counter() - started
@@ -77,22 +81,27 @@ def run(variant: str, workdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds of both variants (default 7)")
+    parser.add_argument(
+        "--mlflow", action="store_true",
+        help="keep the mlflow plugin on in both variants (a SQLite store in the work directory)",
+    )  # fmt: skip
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.mlflow)
         return
     workdir = Path(tempfile.mkdtemp(prefix="report-bench-"))  # the report's files go to ./trainhooks-runs here
-    run("on", workdir), run("off", workdir)  # warm-up: the OS file cache, compiled bytecode
+    run("on", workdir, args.mlflow), run("off", workdir, args.mlflow)  # warm-up: file cache, bytecode, the store
     times: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
     for round_ in range(args.rounds):
         for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
-            times[variant].append(run(variant, workdir))
+            times[variant].append(run(variant, workdir, args.mlflow))
 
     def med(variant: str, key: str) -> float:
         return statistics.median(t[key] for t in times[variant])
 
-    print(f"quickstart ({QUICKSTART.name}): {args.rounds} interleaved rounds, fresh processes, medians")
+    mlflow = "mlflow on (SQLite)" if args.mlflow else "mlflow off"
+    print(f"quickstart ({QUICKSTART.name}, {mlflow}): {args.rounds} interleaved rounds, fresh processes, medians")
     for variant in VARIANTS:
         spread = ", ".join(f"{t['wall']:.2f}" for t in times[variant])
         run_wall, process_wall, cpu = (med(variant, key) for key in ("wall", "process", "cpu"))
