@@ -159,6 +159,10 @@ def _run_command(kind: str) -> click.Command:
         if tracking_uri is not None:
             overrides["experiment.tracking_uri"] = tracking_uri
         run_config = load_config(config, overrides)
+        if kind == "tune" and run_config.search.executor == "process":
+            from ..executors.process import start_fork_server
+
+            start_fork_server()  # scikit-learn loads in the fork server while plugins and data load here
         if save_model is not None:
             predict.check_destination(save_model)
         blocked = [*run_config.plugins.disable, *no_plugin, *(["progress"] if quiet else [])]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
+from pathlib import Path
 
 import numpy as np
 import psutil
 import pytest
+from builders import run_config, write_toml
 from parallel_helpers import WhereFittedSGD, data
 
 from trainhooks import ConfigError, RunResult
@@ -76,3 +79,32 @@ def _is_fork_server(pid: int) -> bool:
         return process.ppid() == os.getpid() and "forkserver" in " ".join(process.cmdline())
     except psutil.NoSuchProcess:
         return True
+
+
+def test_a_refused_command_line_run_with_the_process_executor_exits_2_and_leaves_nothing_running(
+    run_cli, tmp_path: Path
+) -> None:
+    marker = uuid.uuid4().hex  # every process the command starts inherits it
+    config = write_toml(
+        tmp_path / "run.toml",
+        run_config(search={"strategy": "nope", "n_trials": 4, "cv": 2, "executor": "process", "n_jobs": 2}),
+    )
+    done = run_cli("tune", str(config), env={"TRAINHOOKS_TEST_MARKER": marker})
+    assert done.returncode == 2
+    assert "search.strategy: unknown strategy 'nope'" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    deadline = time.monotonic() + 10
+    while left := _marked(marker):
+        assert time.monotonic() < deadline, f"still running after the command exited: {left}"
+        time.sleep(0.2)
+
+
+def _marked(marker: str) -> list[int]:
+    """Live processes whose environment carries ``marker``."""
+    found = []
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if process.environ().get("TRAINHOOKS_TEST_MARKER") == marker and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    return found
