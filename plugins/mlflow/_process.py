@@ -528,10 +528,6 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
         run.release()
 
 
-NICENESS = 5
-"""How much lower the writer's CPU priority is than the driver's: trials come first on a busy machine."""
-
-
 def warm_up() -> None:
     """Import what the first command needs (MLflow, its SQL store, our writer): about 1 s of CPU.
 
@@ -553,8 +549,8 @@ def warm_up_model_logging() -> None:
 def main() -> None:
     """The writer process: serve the driver's commands until it closes stdin, then exit at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's; it ends the runs, then us
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    # Not niced: the driver waits for every write at the run's end, so a lower priority would only
+    # move the writer's CPU to the end of the run, on the critical path with the other core idle.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     started = time.monotonic()

@@ -10,6 +10,7 @@ is one line saying how to repair it, and so is a full disk.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import signal
@@ -22,6 +23,8 @@ from typing import Any
 import pytest
 from builders import run_config, write_toml
 from mlflow_support import Store
+
+from trainhooks.plugins.mlflow._template import CACHE_ENV
 
 TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
 SEARCH = {"n_trials": 3, "cv": 2, "max_epochs": 1}
@@ -37,10 +40,11 @@ def test_three_runs_started_together_on_a_new_store_all_log_every_trial(tmp_path
         plugins={"disable": ["report"]},
     )
     runs = []
+    env = {**os.environ, CACHE_ENV: str(tmp_path / "cache")}  # an empty cache: they also race to make the template
     for index in range(3):
         path = write_toml(tmp_path / f"run{index}.toml", config)
         command = [str(TRAINHOOKS), "tune", str(path), "--json", "-q"]
-        runs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        runs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
     outputs = [run.communicate(timeout=500) for run in runs]
 
     for run, (stdout, stderr) in zip(runs, outputs, strict=True):
