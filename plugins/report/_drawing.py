@@ -60,6 +60,8 @@ class DrawingProcess:
         self._lock = threading.Lock()
         self._callbacks: dict[int, Callable[[Reply], None]] = {}
         self._next_id = 0
+        self.generation = 0
+        """How many child processes were started: a new number means the queue of the last one is lost."""
 
     @property
     def pid(self) -> int | None:
@@ -71,6 +73,7 @@ class DrawingProcess:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
+            self.generation += 1
             self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 -- lives with the child
             # one thread, no window: drawing never competes with training for more than one core
             env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -161,6 +164,8 @@ class Redraws:
         self._done = threading.Event()
         self._ended = 0  # trials ended so far
         self._submitted = 0  # trials the last queued search drawing covers
+        self._redo = False  # a drawing came back with an error (the child may have died with it): redo all
+        self._sent_to: int | None = None  # the process generation the drawings went to
         self._retried = False
 
     def trial_ended(self) -> None:
@@ -173,10 +178,18 @@ class Redraws:
 
     def model_fitted(self) -> None:
         """The held-out predictions are saved: draw the model figure."""
-        self.process.submit("model", self.folder, self.dpi, _ignore)
+        self._submit("model")
 
     def finish(self) -> None:
-        """The run is over: queue a search drawing covering every trial (unless one is queued) and the finish."""
+        """The run is over: queue a search drawing covering every trial (unless one is queued) and the finish.
+
+        After a failed drawing (a drawing process that died takes its queue with it) everything is
+        drawn again, by a fresh process if need be.
+        """
+        self.process.start()  # a fresh one if the last died
+        if self._redo or self._sent_to not in (None, self.process.generation):
+            self.process.submit("all", self.folder, self.dpi, self._finished)
+            return
         self._draw_search()
         self.process.submit("finish", self.folder, self.dpi, self._finished)
 
@@ -189,7 +202,15 @@ class Redraws:
             if self._submitted >= self._ended:
                 return
             self._submitted = self._ended
-        self.process.submit("search", self.folder, self.dpi, _ignore)
+        self._submit("search")
+
+    def _submit(self, job: str) -> None:
+        self.process.submit(job, self.folder, self.dpi, self._drawn)
+        self._sent_to = self.process.generation
+
+    def _drawn(self, reply: Reply) -> None:
+        if reply.get("error"):  # its reason is in figures.json; the figures are drawn again at the finish
+            self._redo = True
 
     def _finished(self, reply: Reply) -> None:
         if reply.get("error") and not self._retried:  # the child died on the way: a fresh one draws it all
@@ -197,10 +218,6 @@ class Redraws:
             self.process.submit("all", self.folder, self.dpi, self._finished)
             return
         self._done.set()
-
-
-def _ignore(reply: Reply) -> None:
-    """Drawing outcomes and errors are collected by the child, into ``figures.json``."""
 
 
 # -- the child process (and trainhooks report) ------------------------------------------------------
@@ -218,9 +235,10 @@ class Drawer:
             self.finish(folder)
             return {}
         if job == "all":
-            outcome = self.run("search", folder, dpi)
-            if (folder / store.HOLDOUT_FILE).is_file():
-                outcome |= self.run("model", folder, dpi)
+            outcome: dict[str, str | None] = {}
+            for part in ("search", "model") if (folder / store.HOLDOUT_FILE).is_file() else ("search",):
+                with contextlib.suppress(Exception):  # a failed part is its figures' reason in figures.json
+                    outcome |= self.run(part, folder, dpi)
             self.finish(folder)
             return outcome
         from ._figures import JOBS

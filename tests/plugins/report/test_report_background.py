@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from report_support import ALL_FIGURES, png_sizes
 
-from trainhooks.hooks import RunStarted, hookimpl
+from trainhooks.hooks import ModelFitted, RunStarted, hookimpl
 from trainhooks.plugins.report import ReportPlugin
 from trainhooks.testing import EventRecorder, make_session, small_search
 
@@ -53,6 +53,30 @@ def test_the_run_returns_while_its_drawing_is_frozen_and_the_figures_follow(tmp_
     assert report.wait()
     assert sorted(png_sizes(folder)) == ALL_FIGURES
     assert all(entry["drawn"] for entry in json.loads((folder / "figures.json").read_text()).values())
+
+
+class KillDrawingAfterTheModel:
+    """Kills the drawing process (SIGKILL) once the search and model drawings are queued to it."""
+
+    plugin_name = "kill_drawing_after_the_model"
+
+    def __init__(self, report: ReportPlugin) -> None:
+        self.report = report
+
+    @hookimpl(trylast=True)
+    def trainhooks_on_model_fitted(self, event: ModelFitted) -> None:
+        proc = self.report._process._proc
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_drawings_lost_with_a_killed_drawing_process_are_drawn_again_by_a_fresh_one(tmp_path: Path) -> None:
+    report = ReportPlugin()
+    session = make_session(EventRecorder(), report, KillDrawingAfterTheModel(report))
+    small_search(session, n_trials=5, test_size=0.2, plugin_config={"report": {"dir": str(tmp_path)}})
+    assert report.wait()
+    assert sorted(png_sizes(report.folder)) == ALL_FIGURES
 
 
 @pytest.mark.slow
