@@ -189,7 +189,10 @@ class _HelperProcess:
 
 
 class _Channel:
-    """The two pipes of the helper process and the requests it has not answered yet (in order)."""
+    """The two pipes of the helper process and the requests it has not answered yet (in order).
+
+    One thread submits (the search loop), one reads (``read_replies``): replies come in request order.
+    """
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
@@ -201,16 +204,18 @@ class _Channel:
     def submit(self, request: Request) -> Future[Proposal]:
         future: Future[Proposal] = Future()
         with self._lock:
-            if self.alive:
-                try:
-                    assert self.proc.stdin is not None
-                    pickle.dump(request, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                    self.proc.stdin.flush()
-                    self._waiting.append((request, future))
-                    return future
-                except (OSError, ValueError):
-                    self.alive = False
-        _compute_here(request, future)  # the process is gone: the same function, here
+            alive = self.alive
+            if alive:
+                self._waiting.append((request, future))
+        if not alive:
+            _compute_here(request, future)  # the process is gone: the same function, here
+            return future
+        try:  # not under ``_lock``: a big request may block until the helper reads, and replies need the lock
+            assert self.proc.stdin is not None
+            pickle.dump(request, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            pass  # it died: the reader sees the end of its output and computes what it was sent here
         return future
 
     def read_replies(self) -> None:
