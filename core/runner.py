@@ -181,6 +181,7 @@ class Runner:
         self._started = 0.0
         self._workdir: Path | None = None
         self._refitted: tuple[tuple[int, int], Any] | None = None  # (trial id, epochs) and the model a worker refit
+        self._executor: Executor | None = None
         self._closing: threading.Thread | None = None  # the executor closing behind the refit and summary
 
     # -- preparing ---------------------------------------------------------------------------
@@ -225,24 +226,33 @@ class Runner:
     def emit(self, event_type: type[Event], **fields: Any) -> Event:
         return self.context.emit(event_type, **fields)
 
-    def _make_executor(self) -> Executor:
-        """The run's executor, made before the run is prepared: a process pool starts meanwhile."""
-        search = self.spec.search
-        executor = make_executor(
-            search.executor,
-            n_jobs=search.n_jobs,
-            dask_address=search.dask_address,
-            estimator=self.spec.estimator,
-        )
-        return self.journal.executor(executor)  # on resume, journaled trials are not run again
+    def _executor_now(self) -> Executor:
+        """The run's executor, made on first use."""
+        if self._executor is None:
+            search = self.spec.search
+            executor = make_executor(
+                search.executor,
+                n_jobs=search.n_jobs,
+                dask_address=search.dask_address,
+                estimator=self.spec.estimator,
+            )
+            self._executor = self.journal.executor(executor)  # on resume, journaled trials are not run again
+        return self._executor
 
     def run(self) -> RunResult:
-        """Run to the end; returns the result or raises (after ``run-failed`` was sent)."""
-        executor = self._make_executor()
+        """Run to the end; returns the result or raises (after ``run-failed`` was sent).
+
+        A process pool is made first: its workers start in the background while the run is
+        prepared. Other executors are made when the search starts, as a Dask cluster starts in the
+        foreground and a refused run should not wait for it.
+        """
+        if self.spec.search.executor == "process":
+            self._executor_now()
         try:
-            return self._run(executor)
+            return self._run()
         except BaseException:
-            self._close_executor(executor)  # e.g. preparing refused the run: no worker left running
+            if self._executor is not None:
+                self._close_executor(self._executor)  # e.g. preparing refused the run: no worker left running
             raise
         finally:
             if self._closing is not None:
@@ -256,7 +266,7 @@ class Runner:
         if not background:
             self._closing.join()
 
-    def _run(self, executor: Executor) -> RunResult:
+    def _run(self) -> RunResult:
         strategy, folds = self.prepare()
         self.stamp = self.context.stamp = self.journal.open(
             run_id=self.run_id,
@@ -279,7 +289,7 @@ class Runner:
                 dataset=self._dataset,
             )
             try:
-                self._search(strategy, folds, executor)
+                self._search(strategy, folds, self._executor_now())
             except KeyboardInterrupt:
                 self.stop_reason = "interrupted"
                 self.emit(SearchStopped, reason="interrupted", by="core")
