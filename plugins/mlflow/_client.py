@@ -117,6 +117,10 @@ def store_lock(uri: str) -> Iterator[None]:
         lock.release()
 
 
+SQLITE_STORES: set[Path] = set()
+"""The SQLite files this process opened through :func:`make_client` (checkpointed when the writer exits)."""
+
+
 def make_client(uri: str) -> Any:
     """An ``MlflowClient`` for tracking and registry at ``uri``, its store created and migrated.
 
@@ -129,6 +133,7 @@ def make_client(uri: str) -> Any:
     path = sqlite_path(uri)
     if path is None:
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    SQLITE_STORES.add(path.resolve())
     with store_lock(uri):
         check_not_half_migrated(path)
         seed_new_store(path)  # a copy of a migrated empty store: no migrations on a new file
@@ -179,6 +184,7 @@ def log_batch(
 
 
 __all__ = [
+    "SQLITE_STORES",
     "StoreBroken",
     "check_not_half_migrated",
     "check_reachable",

@@ -557,6 +557,10 @@ def main() -> None:
     warm_up()
     print(f"trainhooks mlflow: writer ready in {time.monotonic() - started:.2f} s", file=sys.stderr)
     serve(sys.stdin.buffer, replies)
+    from ._client import SQLITE_STORES
+    from ._template import checkpoint
+
+    checkpoint(SQLITE_STORES)  # the SQLite files hold every write, not their write-ahead logs
     sys.stderr.flush()
     # Every reply is sent and every run released (spools closed, SQLite commits done): skip the
     # interpreter's teardown of MLflow and SQLAlchemy, which the driver would wait for at its exit.

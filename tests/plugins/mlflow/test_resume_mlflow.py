@@ -130,9 +130,9 @@ def test_sigkill_mid_search_then_resume_leaves_one_finished_parent_and_no_runnin
         tmp_path / "run.toml",
         run_config(
             experiment={"name": mlflow_store.experiment, "tracking_uri": mlflow_store.uri},
-            # enough trials that the writer (which starts importing MLflow when the run is configured)
-            # logs two of them while the search is still going: the kill is mid-search, not at the end
-            search={"strategy": "bayes", "n_trials": 25, "cv": 5, "max_epochs": 10, "random_state": 0},
+            # trials long enough (60 epochs) that the writer, which starts importing MLflow when the run
+            # is configured, logs two of them while the search is still going: the kill is mid-search
+            search={"strategy": "bayes", "n_trials": 12, "cv": 5, "max_epochs": 60, "random_state": 0},
             plugins={"disable": ["report"]},
         ),
     )
@@ -148,4 +148,4 @@ def test_sigkill_mid_search_then_resume_leaves_one_finished_parent_and_no_runnin
 
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["run_id"] == run_id
-    _one_finished_tree(mlflow_store, run_id, 25)
+    _one_finished_tree(mlflow_store, run_id, 12)

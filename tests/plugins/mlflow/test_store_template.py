@@ -1,4 +1,5 @@
-"""A new SQLite store is a copy of a migrated empty store: the same store MLflow would have made.
+"""A new SQLite store is a copy of a migrated empty store: the same store MLflow would have made,
+in write-ahead-log mode.
 
 The template is made once per MLflow version in the cache directory (``TRAINHOOKS_CACHE_DIR``);
 every new store after that skips MLflow's migrations. MLflow must not be able to tell the
@@ -8,10 +9,15 @@ difference: same schema and revision, its own default experiment pointing at the
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from builders import run_config, write_toml
+from mlflow import MlflowClient
 
 from trainhooks.plugins.mlflow._client import make_client
 from trainhooks.plugins.mlflow._template import CACHE_ENV, template_path
@@ -40,7 +46,6 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_copied_store_is_the_store_mlflow_makes(tmp_path: Path, cache: Path) -> None:
-    from mlflow import MlflowClient
     from mlflow.store.db.utils import _verify_schema
     from sqlalchemy import create_engine
 
@@ -89,3 +94,25 @@ def test_without_a_writable_cache_mlflow_makes_the_store_itself(
 
     assert [e.name for e in client.search_experiments()] == ["Default"]
     assert not list(tmp_path.glob(".mlflow.db.*"))  # no copy left half-made
+
+
+def test_a_new_store_logs_through_a_write_ahead_log_and_its_file_alone_holds_the_run(
+    tmp_path: Path, cache: Path, run_cli: Any
+) -> None:
+    config = write_toml(
+        tmp_path / "run.toml",
+        run_config(experiment={"name": "wal", "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}),
+    )
+
+    done = run_cli("tune", str(config), "--json", "-q", "--no-plugin", "report")
+
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(tmp_path / "mlflow.db", copy)  # the database file alone, without mlflow.db-wal
+    with contextlib.closing(sqlite3.connect(copy)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    client = MlflowClient(tracking_uri=f"sqlite:///{copy}")
+    experiment = client.get_experiment_by_name("wal").experiment_id
+    parents = client.search_runs([experiment], filter_string="tags.`trainhooks.kind` = 'tune'")
+    run_id = json.loads(done.stdout)["run_id"]
+    assert [(p.data.tags["trainhooks.run_id"], p.info.status) for p in parents] == [(run_id, "FINISHED")]
