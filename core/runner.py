@@ -379,6 +379,8 @@ class Runner:
                 if not stopping:
                     for params in plan.to_start(len(in_flight)):
                         plan.started(start(params))
+                if (stopping or plan.done_asking) and len(in_flight) < executor.slots:
+                    self._refit_ahead(executor, task)  # nothing left to start: a worker is free
                 if not in_flight:
                     break
                 try:
@@ -407,12 +409,10 @@ class Runner:
                     plan.retried(result.trial_id, retry_id)
                 else:
                     plan.finished(result)
-                if (stopping or plan.done_asking) and len(in_flight) < executor.slots:
-                    self._refit_ahead(executor, task)
+            self._collect_refit(executor)
         except BaseException:
             self._close_executor(executor)
             raise
-        self._collect_refit(executor)
         self._close_executor(executor, background=True)
         if not stopping:
             self.stop_reason = "exhausted" if plan.exhausted and plan.asked < spec.n_trials else "n_trials"
@@ -474,7 +474,11 @@ class Runner:
 
     def _refit(self, best: TrialResult) -> tuple[Any, float | None]:
         spec, data = self.spec, self.spec.dataset
-        if self._refitted is not None and self._refitted[0] == (best.trial_id, best.best_epoch):
+        if (
+            self._refitted is not None
+            and self._refitted[1] is not None
+            and self._refitted[0] == (best.trial_id, best.best_epoch)
+        ):
             model = self._refitted[1]  # refit in a worker while the last trials ran
         else:
             model = fit_for_epochs(

@@ -13,7 +13,7 @@ import pytest
 from builders import run_config, write_toml
 from parallel_helpers import WhereFittedSGD, data
 
-from trainhooks import ConfigError, RunResult
+from trainhooks import ConfigError, RunResult, SearchInterrupted, hookimpl
 from trainhooks.testing import EventRecorder, make_session
 
 # the best (alpha 1e-4) comes first, so it is still the best when the last trial starts
@@ -49,6 +49,32 @@ def test_when_the_last_trial_becomes_the_best_its_own_refit_is_used() -> None:
     ]
     assert runs[0].best_params == runs[1].best_params == {"alpha": 1e-4}
     assert np.array_equal(runs[0].best_estimator.coef_, runs[1].best_estimator.coef_)
+
+
+class CtrlCAtLastTrialEnd:
+    """Ctrl-C as the last of ``n`` trials ends, when the refit of the best has already started in a worker."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    @hookimpl
+    def trainhooks_on_trial_end(self, event: object) -> None:
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_refit_runs_in_a_worker_still_gives_the_refit_model() -> None:
+    sequential = grid_search(EventRecorder())
+    X, y = data()
+    session = make_session(EventRecorder(), CtrlCAtLastTrialEnd(len(GRID["alpha"])))
+    with pytest.raises(SearchInterrupted) as stopped:
+        session.tune(
+            WhereFittedSGD(random_state=0), GRID, X, y, strategy="grid", cv=2, max_epochs=4, scoring="accuracy",
+            executor="process", n_jobs=2,
+        )  # fmt: skip
+    model = stopped.value.result.best_estimator
+    assert model is not None and np.array_equal(model.coef_, sequential.best_estimator.coef_)
 
 
 def _live_descendants() -> set[int]:
