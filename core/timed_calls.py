@@ -38,7 +38,7 @@ class CallTimedOut(Exception):
 class _Job:
     """One call: its function and arguments, then its outcome; ``done`` is released when it ends."""
 
-    __slots__ = ("args", "deadline", "done", "error", "func", "label", "result")
+    __slots__ = ("args", "deadline", "done", "error", "finished", "func", "label", "result")
 
     def __init__(self, label: Hashable, func: Callable[..., Any], args: tuple[Any, ...], deadline: float) -> None:
         self.label = label
@@ -47,6 +47,7 @@ class _Job:
         self.deadline = deadline
         self.result: Any = None
         self.error: BaseException | None = None
+        self.finished = False  # set by the worker: whoever holds ``done`` may have taken it already
         self.done = _thread.allocate_lock()
         self.done.acquire()
 
@@ -58,6 +59,7 @@ def _work(jobs: queue.SimpleQueue[_Job | None]) -> None:
             job.result = job.func(*job.args)
         except BaseException as exc:  # handed to the caller, KeyboardInterrupt included
             job.error = exc
+        job.finished = True
         job.done.release()
         del job
 
@@ -106,8 +108,8 @@ class TimedCaller:
             self._worker = _Worker(self.name)
             weakref.finalize(self, self._worker.stop)
         job = _Job(label, func, args, time.monotonic() + self.timeout)
-        self._pending = job
         self._worker.jobs.put(job)
+        self._pending = job
         finished = job.done.acquire(timeout=self.timeout)  # KeyboardInterrupt leaves the job pending
         self._pending = None
         if not finished:
@@ -121,7 +123,8 @@ class TimedCaller:
         """Wait for an interrupted call to end (until its deadline) before starting another."""
         job = self._pending
         assert job is not None
-        if not job.done.acquire(timeout=max(0.0, job.deadline - time.monotonic())):
+        # Ctrl-C may have hit just after the caller took ``done``: then the job finished already
+        if not job.finished and not job.done.acquire(timeout=max(0.0, job.deadline - time.monotonic())):
             self._abandon()
             if self.on_abandoned is not None:
                 self.on_abandoned(job.label, self.timeout)

@@ -121,3 +121,27 @@ def test_cli_run_with_a_hanging_installed_plugin_ends_within_the_timeout(run_cli
         "did not return within 0.5 s" in proc.stderr
     )
     assert "plugin 'hangs' disabled" in proc.stderr
+
+
+def test_ctrl_c_landing_as_a_call_returns_does_not_stall_the_next_call() -> None:
+    """Ctrl-C that arrives just after a call finished (the caller already took its result) must not
+    leave the call looking unfinished: the next call would wait out the whole deadline, and the
+    plugin be reported as hanging (seen as a rare hang of the Ctrl-C tests)."""
+    import _thread
+
+    from trainhooks.timed_calls import TimedCaller
+
+    abandoned: list[object] = []
+    caller = TimedCaller(30.0, on_abandoned=lambda label, seconds: abandoned.append(label))
+
+    def finishes_then_ctrl_c() -> str:
+        _thread.interrupt_main()  # delivered to the waiting caller once this call has returned
+        return "done"
+
+    with pytest.raises(KeyboardInterrupt):
+        caller.call("first", finishes_then_ctrl_c)
+        time.sleep(5)  # (only if the interrupt were delivered late)
+    started = time.monotonic()
+    assert caller.call("second", lambda: "next") == "next"
+    assert time.monotonic() - started < 10  # not the 30 s deadline
+    assert abandoned == []
