@@ -51,6 +51,11 @@ from ._spool import PENDING_NAME, find_spools, spool_dir
 log = logging.getLogger("trainhooks.plugins.mlflow")
 
 
+def _what_failed(outage: Any) -> str:
+    """What the store was doing when it failed, and its error (one line), for the pending-writes note."""
+    return f"{outage.what}: {outage.error}" if outage is not None else "writing"
+
+
 class TrackingFailed(RuntimeError):
     """Raised (once per run) from a hook after a write to MLflow failed; the core reports it."""
 
@@ -401,7 +406,7 @@ class MlflowPlugin:
             where = spool_dir(str((self._config.get("run") or {}).get("dir") or "trainhooks-runs"), writes.key)
             self._note(
                 f"mlflow: {pending} writes to {self.tracking_uri} are pending in {where} "
-                f"(the store failed while {writes.outage.what if writes.outage else 'writing'}); "
+                f"(the store failed while {_what_failed(writes.outage)}); "
                 f"send them with `trainhooks runs sync {writes.key}`",
                 level=None,  # the outage was one warning line when it began; this goes to the summary
             )

@@ -265,7 +265,8 @@ class RunTreeWriter:
         serialization: str = "cloudpickle",
         skops_trusted_types: Sequence[str] = (),
     ) -> LoggedModel | ModelNotLogged:
-        """Log the refit model; if it cannot be, say why (and remember it for the parent's tags) instead of raising.
+        """Log the refit model; if the model cannot be, say why (and remember it for the parent's tags)
+        instead of raising. A store that cannot be written (``OSError``) raises, like any other write.
 
         A model already linked to the parent run (a replayed spool) is returned, not logged again.
         """
@@ -284,6 +285,8 @@ class RunTreeWriter:
                 serialization=serialization,
                 skops_trusted_types=skops_trusted_types,
             )
+        except OSError:
+            raise  # the store's fault (an unwritable artifact store, a lost server), not the model's: kept and retried
         except Exception as exc:
             why = self._clean(str(exc) if isinstance(exc, ModelNotSaved) else one_line(exc))
             self.missing["model"] = why
