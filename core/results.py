@@ -6,10 +6,12 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import TrainhooksError
-from .trial import TrialResult
+
+if TYPE_CHECKING:  # not at run time: the MLflow writer process reads SUMMARY_KEYS without scikit-learn
+    from .trial import TrialResult
 
 SUMMARY_KEYS = (
     "best_score",
