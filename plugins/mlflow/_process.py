@@ -58,30 +58,6 @@ log = logging.getLogger("trainhooks.plugins.mlflow.writer")
 STDERR_TAIL = 20
 """How many of the writer process's last stderr lines the driver keeps (to explain its death)."""
 
-COMMANDS = frozenset(
-    {
-        "open_parent",
-        "open_trial",
-        "close_trial",
-        "log_trial",
-        "end_open_trial",
-        "close_parent",
-        "log_model",
-        "log_artifacts",
-        "register",
-        "alias_holder",
-        "set_alias",
-        "end_run",
-        "drain",
-        "spool",
-        "pending",
-        "sync",
-    }
-)
-"""What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run``, ``drain``,
-``spool`` (where the run keeps writes it cannot make), ``pending`` (a last try; how many are left) and
-``sync`` (send other runs' spools)."""
-
 SPOOLED = frozenset(
     {
         "open_parent",
@@ -95,6 +71,11 @@ SPOOLED = frozenset(
     }
 )
 """The writes a failure keeps in the spool: everything that needs no answer to go on."""
+
+COMMANDS = SPOOLED | {"register", "alias_holder", "set_alias", "end_run", "drain", "spool", "pending", "sync"}
+"""What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run``, ``drain``,
+``spool`` (where the run keeps writes it cannot make), ``pending`` (a last try; how many are left) and
+``sync`` (send other runs' spools)."""
 
 _ALWAYS = frozenset({"drain", "end_run", "spool", "pending", "sync"})  # still run after a failure
 _NOT_WRITES = frozenset({"drain", "forget", "end_run", "spool", "pending", "sync"})  # never listed as skipped
