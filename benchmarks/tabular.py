@@ -10,11 +10,14 @@ two workers. Each variant tracks to its own fresh SQLite MLflow store where it l
   peers: ``strategy = "tpe"`` (Optuna's sampler, as the optuna variant), ``max_epochs = 1`` so each
   fold is one plain ``fit`` of the pipeline with the SGD step's ``max_iter = 15`` and ``tol`` (what
   the peers train), per-fold median pruning (``warmup_epochs = 0``, ``min_trials = 3``: Optuna's
-  ``MedianPruner(n_startup_trials=3)``), process executor with two workers; plugins ``report``,
-  ``metrics`` and ``progress`` blocked (the other variants draw, serve and print nothing); MLflow on.
-  **trainhooks-nolog**: the same with the mlflow plugin blocked too. **trainhooks-epochs**: the
-  example exactly as written (15 ``partial_fit`` epochs per fold, each scored, random search),
-  MLflow off: what training by epochs costs on a model this fast.
+  ``MedianPruner(n_startup_trials=3)``), the sequential executor (on a job of 36 fits of ~10 ms,
+  worker processes cost more to start than they save: see trainhooks-process); plugins
+  ``report``, ``metrics`` and ``progress`` blocked (the other variants draw, serve and print
+  nothing); MLflow on. **trainhooks-nolog**: the same with the mlflow plugin blocked too.
+  **trainhooks-process**: trainhooks-nolog on the process executor with two workers, as the peers
+  use two. **trainhooks-epochs**: the example exactly as written (15 ``partial_fit`` epochs per
+  fold, each scored, random search, two worker processes), MLflow off: what training by epochs
+  costs on a model this fast.
 - **sklearn**: ``RandomizedSearchCV(n_iter=12, random_state=0, n_jobs=2)`` after
   ``mlflow.sklearn.autolog()``; the SGD step gets ``max_iter=15`` (the same epoch budget; sklearn's
   own ``tol`` stop applies).
@@ -49,7 +52,7 @@ import tomllib
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "tabular"
 TARGET, N_TRIALS, FOLDS, EPOCHS, SEED, JOBS = "risk", 12, 3, 15, 0, 2
-VARIANTS = ("trainhooks", "trainhooks-nolog", "trainhooks-epochs", "sklearn", "optuna")
+VARIANTS = ("trainhooks", "trainhooks-nolog", "trainhooks-process", "trainhooks-epochs", "sklearn", "optuna")
 """``trainhooks-nolog``: the same run with the mlflow plugin blocked too (Optuna logs nothing either)."""
 PEERS = ("sklearn", "optuna")
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -147,14 +150,14 @@ def run_optuna() -> dict[str, Any]:
     return {"best_score": float(study.best_value), "test_score": _held_out(best, X_te, y_te), "pruned": pruned}
 
 
-def _like_for_like_config(path: Path) -> None:
+def _like_for_like_config(path: Path, executor: str) -> None:
     """Write the example's config changed to the peers' job (see the module docstring)."""
     import tomli_w
 
     with open(EXAMPLE / "tune.toml", "rb") as fh:
         config = tomllib.load(fh)
     config["model"]["steps"][-1]["params"]["max_iter"] = EPOCHS
-    config["search"].update(strategy="tpe", max_epochs=1)
+    config["search"].update(strategy="tpe", max_epochs=1, executor=executor)
     config["plugins"]["early_stopping"].update(pruner="median", warmup_epochs=0, min_trials=3)
     path.write_text(tomli_w.dumps(config))
 
@@ -164,7 +167,7 @@ def _trainhooks_command(name: str, workdir: Path) -> list[str]:
     if name == "trainhooks-epochs":
         shutil.copy(EXAMPLE / "tune.toml", workdir / "tune.toml")
     else:
-        _like_for_like_config(workdir / "tune.toml")
+        _like_for_like_config(workdir / "tune.toml", "process" if name == "trainhooks-process" else "sequential")
     blocked = ["report", "metrics", "progress"] + (["mlflow"] if name != "trainhooks" else [])
     trainhooks = Path(sys.executable).with_name("trainhooks")
     return [str(trainhooks), "tune", "tune.toml", "--json", "-q", *(f"--no-plugin={p}" for p in blocked)]
@@ -224,6 +227,7 @@ def main() -> None:
         ("trainhooks", "sklearn"),
         ("trainhooks", "optuna"),
         ("trainhooks-nolog", "optuna"),
+        ("trainhooks-process", "trainhooks-nolog"),
         ("trainhooks-epochs", "trainhooks-nolog"),
     ):
         print(f"  {mine} / {other}: wall x{wall[mine] / wall[other]:.2f}")
