@@ -34,6 +34,8 @@ import sys
 import time
 from typing import Any
 
+from _rounds import rotated
+
 N_TRIALS, FOLDS = 30, 3
 VARIANTS = ("lookahead", "no-lookahead", "thread", "skopt", "optuna")
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -188,8 +190,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     env = {**os.environ, **ONE_THREAD}
     for round_ in range(args.rounds):
-        shift = round_ % len(variants)
-        for name in variants[shift:] + variants[:shift]:  # rotate so none always goes first
+        for name in rotated(variants, round_):
             command = [sys.executable, __file__, "--run", name, "--seed", str(round_)]
             proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:

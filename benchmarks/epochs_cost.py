@@ -49,6 +49,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _rounds import rotated
 from peers import ONE_THREAD, TH_BLOCKED, Timeline
 
 SEED, FOLDS, SCORING, EPOCHS = 0, 5, "accuracy", 10
@@ -206,8 +207,7 @@ def main() -> None:
         return
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
     for round_ in range(args.rounds):
-        shift = round_ % len(VARIANTS)
-        for name in VARIANTS[shift:] + VARIANTS[:shift]:  # rotate so none always goes first
+        for name in rotated(VARIANTS, round_):
             runs[name].append(run_variant(name, args.quick))
             last = runs[name][-1]
             print(

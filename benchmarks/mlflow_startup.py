@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _rounds import rotated
+
 REPO = Path(__file__).resolve().parent.parent
 QUICKSTART = REPO / "examples" / "quickstart.toml"
 TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
@@ -110,8 +112,7 @@ def main() -> None:
         inner: dict[tuple[str, str], list[float]] = {}
         for round_ in range(args.rounds):
             for job in jobs:
-                shift = round_ % len(VARIANTS)
-                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                for variant in rotated(VARIANTS, round_):
                     wall, wall_in = run_once(job, variant, work, cache)
                     walls.setdefault((job, variant), []).append(wall)
                     inner.setdefault((job, variant), []).append(wall_in)

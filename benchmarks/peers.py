@@ -71,6 +71,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _rounds import rotated
+
 GRID_VARIANTS = ("bare", "gscv", "gscv-autolog", "th-grid-off", "th-grid-on")
 MODEL_VARIANTS = (
     "th-bayes-off",
@@ -476,8 +478,7 @@ def main() -> None:
             variants.append(name)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     for round_ in range(args.rounds):
-        shift = round_ % len(variants)
-        for name in variants[shift:] + variants[:shift]:  # rotate so none always goes first
+        for name in rotated(variants, round_):
             runs[name].append(run_variant(name, args.quick))
             last = runs[name][-1]
             print(

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
+from _rounds import rotated
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "tabular"
@@ -204,10 +205,7 @@ def main() -> None:
 
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
     for round_ in range(args.rounds):
-        order = (
-            VARIANTS[round_ % len(VARIANTS) :] + VARIANTS[: round_ % len(VARIANTS)]
-        )  # rotate so none always goes first
-        for name in order:
+        for name in rotated(VARIANTS, round_):
             with tempfile.TemporaryDirectory(prefix=f"tabular-{name}-") as tmp:
                 runs[name].append(run_variant(name, Path(tmp)))
             last = runs[name][-1]
