@@ -339,6 +339,7 @@ class Runner:
         """
         spec = self.spec
         blas = spec.search.blas_threads or default_blas_threads(executor.slots)
+        fold_keys = tuple(prep_cache.fold_key(self._dataset["digest"], tr, va) for tr, va in folds)  # once a run
         deadline = self._started + spec.search.timeout_s if spec.search.timeout_s else math.inf
         plan = SearchPlan(self.journal.strategy(strategy), n_trials=spec.n_trials, slots=executor.slots)
         in_flight: dict[int, dict[str, Any]] = {}
@@ -358,7 +359,7 @@ class Runner:
                 max_epochs=spec.search.max_epochs,
                 eval_every=spec.search.eval_every,
                 blas_threads=blas,
-                data_digest=self._dataset["digest"],
+                fold_keys=fold_keys,
             )
 
         def start(params: dict[str, Any]) -> int:

@@ -30,7 +30,6 @@ from trainhooks.hooks import StopDecision
 
 from .epoch_trainer import EpochTrainer, classes_for
 from .estimators import build_estimator, report_plan
-from .prep_cache import fold_key
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -56,7 +55,7 @@ class TrialTask:
     max_epochs: int = 1
     eval_every: int = 1  # score and report every k-th epoch (and always the last one)
     blas_threads: int | None = None
-    data_digest: str | None = None  # names the training data: folds share fitted preprocessing (prep_cache)
+    fold_keys: Sequence[str] | None = None  # names each fold's rows: trials on a fold share preprocessing (prep_cache)
 
 
 @dataclass
@@ -111,15 +110,9 @@ def _validated_once() -> AbstractContextManager[None]:
     return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
 
-def _fold_keys(task: TrialTask) -> list[str | None]:
-    if task.data_digest is None:
-        return [None] * len(task.folds)
-    return [fold_key(task.data_digest, tr, va) for tr, va in task.folds]
-
-
 def _train_folds(task: TrialTask, channel: EpochChannel, result: TrialResult) -> None:
     splits = [(_rows(task.X, tr), _rows(task.y, tr), _rows(task.X, va), _rows(task.y, va)) for tr, va in task.folds]
-    folds = _fold_keys(task)
+    folds: Sequence[str | None] = task.fold_keys or [None] * len(task.folds)
     first = build_estimator(task.estimator, task.params)
     scorer = check_scoring(first, scoring=task.scoring)
     classes = classes_for(first, task.y)
@@ -159,7 +152,7 @@ def _train_per_fold(
     channel: EpochChannel,
     result: TrialResult,
     splits: list[Any],
-    folds: list[str | None],
+    folds: Sequence[str | None],
     scorer: Any,
     classes: Any,
 ) -> None:
