@@ -21,14 +21,17 @@ two workers. Each variant tracks to its own fresh SQLite MLflow store where it l
 - **sklearn**: ``RandomizedSearchCV(n_iter=12, random_state=0, n_jobs=2)`` after
   ``mlflow.sklearn.autolog()``; the SGD step gets ``max_iter=15`` (the same epoch budget; sklearn's
   own ``tol`` stop applies).
-- **optuna**: ``TPESampler(seed=0)`` + ``MedianPruner(n_startup_trials=3)``, the trial reporting
+- **optuna**: ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3)``, the trial reporting
   its running mean after each fold (``trial.report``/``should_prune``), ``n_jobs=2`` (threads),
   ``max_iter=15``, the best params refit at the end; no MLflow.
 
 Each variant runs in a fresh process (imports included in its wall time), the variants interleaved
-in ``--rounds`` rounds; BLAS is pinned to one thread in every process. Printed: median wall time,
-best cross-validation score (the search's own, over complete trials), held-out f1_macro of the
-refit model, and trainhooks' ratios to the others.
+in ``--rounds`` rounds; BLAS is pinned to one thread in every process. Round ``r`` gives every
+variant the search seed ``r`` (trainhooks' ``search.random_state``, Optuna's ``TPESampler(seed)``,
+``RandomizedSearchCV(random_state)``; the model's own seed stays 0): with 12 trials the best score
+is mostly the luck of the sampled points, so scores are compared over seeds, not on one. Printed:
+median wall time, median and mean best cross-validation score (the search's own, over complete
+trials) and held-out f1_macro of the refit model, and trainhooks' ratios to the others.
 
     .venv/bin/python benchmarks/tabular.py --rounds 3
 """
@@ -53,6 +56,7 @@ from _rounds import rotated
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "tabular"
 TARGET, N_TRIALS, FOLDS, EPOCHS, SEED, JOBS = "risk", 12, 3, 15, 0, 2
+"""``SEED``: the data split's and the model's seed, fixed; the search's seed is the round's number."""
 VARIANTS = ("trainhooks", "trainhooks-nolog", "trainhooks-process", "trainhooks-epochs", "sklearn", "optuna")
 """``trainhooks-nolog``: the same run with the mlflow plugin blocked too (Optuna logs nothing either)."""
 PEERS = ("sklearn", "optuna")
@@ -85,7 +89,7 @@ def _held_out(model: Any, X_te: Any, y_te: Any) -> float:
     return float(f1_score(y_te, model.predict(X_te), average="macro"))
 
 
-def run_sklearn() -> dict[str, Any]:
+def run_sklearn(seed: int) -> dict[str, Any]:
     import warnings
 
     import mlflow
@@ -104,13 +108,13 @@ def run_sklearn() -> dict[str, Any]:
     }
     search = RandomizedSearchCV(
         _pipeline(), space, n_iter=N_TRIALS, cv=StratifiedKFold(FOLDS), scoring="f1_macro",
-        random_state=SEED, n_jobs=JOBS,
+        random_state=seed, n_jobs=JOBS,
     )  # fmt: skip
     search.fit(X_tr, y_tr)
     return {"best_score": float(search.best_score_), "test_score": _held_out(search, X_te, y_te), "pruned": 0}
 
 
-def run_optuna() -> dict[str, Any]:
+def run_optuna(seed: int) -> dict[str, Any]:
     import warnings
 
     import numpy as np
@@ -142,7 +146,7 @@ def run_optuna() -> dict[str, Any]:
         return float(np.mean(scores))
 
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=SEED),
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3),
     )  # fmt: skip
     study.optimize(objective, n_trials=N_TRIALS, n_jobs=JOBS)
@@ -151,36 +155,37 @@ def run_optuna() -> dict[str, Any]:
     return {"best_score": float(study.best_value), "test_score": _held_out(best, X_te, y_te), "pruned": pruned}
 
 
-def _like_for_like_config(path: Path, executor: str) -> None:
-    """Write the example's config changed to the peers' job (see the module docstring)."""
+def _write_config(path: Path, seed: int, like_for_like_executor: str | None) -> None:
+    """Write the example's config with the round's search seed; changed to the peers' job (see the
+    module docstring) on ``like_for_like_executor`` unless that is None (the example as written)."""
     import tomli_w
 
     with open(EXAMPLE / "tune.toml", "rb") as fh:
         config = tomllib.load(fh)
-    config["model"]["steps"][-1]["params"]["max_iter"] = EPOCHS
-    config["search"].update(strategy="tpe", max_epochs=1, executor=executor)
-    config["plugins"]["early_stopping"].update(pruner="median", warmup_epochs=0, min_trials=3)
+    config["search"]["random_state"] = seed
+    if like_for_like_executor is not None:
+        config["model"]["steps"][-1]["params"]["max_iter"] = EPOCHS
+        config["search"].update(strategy="tpe", max_epochs=1, executor=like_for_like_executor)
+        config["plugins"]["early_stopping"].update(pruner="median", warmup_epochs=0, min_trials=3)
     path.write_text(tomli_w.dumps(config))
 
 
-def _trainhooks_command(name: str, workdir: Path) -> list[str]:
+def _trainhooks_command(name: str, workdir: Path, seed: int) -> list[str]:
     shutil.copy(EXAMPLE / "data.csv", workdir / "data.csv")
-    if name == "trainhooks-epochs":
-        shutil.copy(EXAMPLE / "tune.toml", workdir / "tune.toml")
-    else:
-        _like_for_like_config(workdir / "tune.toml", "process" if name == "trainhooks-process" else "sequential")
+    executor = {"trainhooks-epochs": None, "trainhooks-process": "process"}.get(name, "sequential")
+    _write_config(workdir / "tune.toml", seed, executor)
     blocked = ["report", "metrics", "progress"] + (["mlflow"] if name != "trainhooks" else [])
     trainhooks = Path(sys.executable).with_name("trainhooks")
     return [str(trainhooks), "tune", "tune.toml", "--json", "-q", *(f"--no-plugin={p}" for p in blocked)]
 
 
-def run_variant(name: str, workdir: Path) -> dict[str, Any]:
-    """One variant in a fresh process under ``workdir``: its numbers and the process's wall time."""
+def run_variant(name: str, workdir: Path, seed: int) -> dict[str, Any]:
+    """One variant with search seed ``seed`` in a fresh process under ``workdir``: its numbers and wall time."""
     env = {**os.environ, **ONE_THREAD, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}"}
     if name.startswith("trainhooks"):
-        command = _trainhooks_command(name, workdir)
+        command = _trainhooks_command(name, workdir, seed)
     else:
-        command = [sys.executable, str(Path(__file__).resolve()), "--run", name]
+        command = [sys.executable, str(Path(__file__).resolve()), "--run", name, "--seed", str(seed)]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -198,19 +203,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each runs every variant once)")
     parser.add_argument("--run", choices=PEERS, help=argparse.SUPPRESS)  # one variant, in this process
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # its search seed
     args = parser.parse_args()
     if args.run:
-        print(json.dumps(run_sklearn() if args.run == "sklearn" else run_optuna()))
+        print(json.dumps((run_sklearn if args.run == "sklearn" else run_optuna)(args.seed)))
         return
 
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
     for round_ in range(args.rounds):
         for name in rotated(VARIANTS, round_):
             with tempfile.TemporaryDirectory(prefix=f"tabular-{name}-") as tmp:
-                runs[name].append(run_variant(name, Path(tmp)))
+                runs[name].append(run_variant(name, Path(tmp), seed=round_))
             last = runs[name][-1]
             print(
-                f"round {round_ + 1} {name:18s} wall {last['wall_s']:6.2f} s  best cv f1_macro "
+                f"round {round_ + 1} (seed {round_}) {name:18s} wall {last['wall_s']:6.2f} s  best cv f1_macro "
                 f"{last['best_score']:.4f}  held-out {last['test_score']:.4f}  pruned {last['pruned']}",
                 flush=True,
             )
@@ -218,9 +224,13 @@ def main() -> None:
     print(f"\nmedian of {args.rounds} rounds (one process per variant and round, BLAS 1 thread, {JOBS} workers):")
     wall = {name: statistics.median(r["wall_s"] for r in rs) for name, rs in runs.items()}
     for name, rs in runs.items():
-        best = statistics.median(r["best_score"] for r in rs)
-        test = statistics.median(r["test_score"] for r in rs)
-        print(f"  {name:18s} wall {wall[name]:6.2f} s  best cv f1_macro {best:.4f}  held-out f1_macro {test:.4f}")
+        best = [r["best_score"] for r in rs]
+        test = [r["test_score"] for r in rs]
+        print(
+            f"  {name:18s} wall {wall[name]:6.2f} s  best cv f1_macro median {statistics.median(best):.4f} "
+            f"mean {statistics.fmean(best):.4f}  held-out median {statistics.median(test):.4f} "
+            f"mean {statistics.fmean(test):.4f}"
+        )
     for mine, other in (
         ("trainhooks", "sklearn"),
         ("trainhooks", "optuna"),
