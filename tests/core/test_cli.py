@@ -45,6 +45,18 @@ def test_tune_prints_json_with_run_id_summary_and_trials(tmp_path: Path, capsys)
     assert 0.8 < data["summary"]["test_score"] <= 1.0
 
 
+def test_a_process_that_calls_main_and_goes_on_keeps_collecting_garbage(tmp_path: Path, capsys) -> None:
+    """The CLI skips the heap walks of the interpreter's teardown by freezing the heap at exit,
+    never earlier: a program (or test) calling ``main()`` twice still has a working collector."""
+    import gc
+
+    config = tmp_path / "run.toml"
+    write_toml(config, GOOD)
+    for _ in range(2):
+        assert run_main(["tune", str(config), "--json", "-q", "--n-trials", "1"], capsys)[0] == 0
+    assert gc.get_freeze_count() == 0  # nothing moved out of the collector's reach
+
+
 def test_overrides_from_the_command_line(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.toml"
     write_toml(config, GOOD)
