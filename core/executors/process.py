@@ -14,6 +14,12 @@ sequential executor, which keeps early-stopped results reproducible.
 Workers start with the ``forkserver`` method where the platform has it (``spawn`` elsewhere): no
 fork of a driver that may run MLflow or Dask threads. As with any ``multiprocessing`` code, a
 script that starts a process search must guard its entry point with ``if __name__ == "__main__":``.
+
+The first process search in a Python process also waits for the fork server to import
+scikit-learn (about a second). Meanwhile the driver trains trials itself, one at a time on a
+thread (:class:`_DriverSlot`), so the first core is not idle while the second imports; the worker
+processes take over once the pool is up. Those trials run ``run_trial`` on the same task, so their
+results are the ones a worker would return.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 from collections import deque
@@ -44,6 +51,13 @@ from .common import (
 
 PRELOAD = ["trainhooks.trial"]
 """Modules the fork server imports once, so every worker starts with scikit-learn loaded."""
+
+STARTING_POLL_S = 0.02
+"""While the pool starts, how often the driver looks whether it is up (to hand it the queued trials)."""
+
+_fork_server_up = False
+"""True once a pool of this Python process has started through the fork server: later pools start
+in tens of milliseconds, so the driver does not train trials itself while they start."""
 
 
 class _PipeChannel:
@@ -88,6 +102,40 @@ def _worker_main(conn: Connection) -> None:
             for module in message[1]:
                 with contextlib.suppress(Exception):  # only a warm-up: the task's unpickling imports it anyway
                     importlib.import_module(module)
+
+
+class _DriverSlot:
+    """The driver's own trial slot while the pool starts: one trial at a time, on a thread.
+
+    The trial reports its epochs through a pipe to the driver's main thread, exactly as a worker
+    does, so plugins still run in the driver's main thread and a stop decision reaches the trial at
+    the epoch it was given for. Closing the pipe abandons the trial at its next epoch report.
+    """
+
+    def __init__(self) -> None:
+        self.conn, self._child = multiprocessing.Pipe(duplex=True)
+        self.task: TrialTask | None = None
+        self.epochs = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def start(self, task: TrialTask) -> None:
+        self.task, self.epochs = task, 0
+        threading.Thread(target=self._run, args=(task,), name="trainhooks-driver-trial", daemon=True).start()
+
+    def _run(self, task: TrialTask) -> None:
+        try:
+            result = run_trial(task, _PipeChannel(self._child))
+        except BaseException as exc:  # whatever run_trial lets through: never leave the driver waiting
+            result = TrialResult(task.trial_id, dict(task.params), "failed", error=f"{type(exc).__name__}: {exc}")
+        result.worker = "driver"
+        with contextlib.suppress(OSError, ValueError):  # closed: the run no longer wants it
+            self._child.send(("result", result))
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 class _Worker:
@@ -168,7 +216,9 @@ class ProcessExecutor:
 
     The workers start in a background thread, so creating the executor returns at once and the
     pool (and, the first time in a Python process, the fork server importing scikit-learn) starts
-    while the driver finishes setting up the run; the first :meth:`submit` waits for it.
+    while the driver finishes setting up the run. The first time, the driver also trains the
+    first trials itself until the pool is up (:class:`_DriverSlot`); later pools start in tens of
+    milliseconds and the first :meth:`submit` waits for them.
 
     :param n_jobs: number of worker processes, i.e. trials in flight at once.
     :param start_method: a ``multiprocessing`` start method; default :func:`default_start_method`.
@@ -185,6 +235,9 @@ class ProcessExecutor:
             self._ctx.set_forkserver_preload([*PRELOAD, *self._warm])
         self._workers: list[_Worker] = []
         self._start_error: BaseException | None = None
+        cold = self._ctx.get_start_method() == "forkserver" and not _fork_server_up
+        self._slot: _DriverSlot | None = _DriverSlot() if cold else None
+        self._data_checked: Any = None  # the data key whose data is known to pickle
         self._starter: threading.Thread | None = threading.Thread(
             target=self._start_workers, name="trainhooks-pool-start", daemon=True
         )
@@ -194,11 +247,17 @@ class ProcessExecutor:
         self._refit: tuple[Any, Any] | None = None  # (key, model or RefitFailed) of the refit sent
 
     def _start_workers(self) -> None:
+        global _fork_server_up
         try:
             for _ in range(self.slots):
                 self._workers.append(_Worker(self._ctx, self._warm))
+            _fork_server_up = _fork_server_up or self._ctx.get_start_method() == "forkserver"
         except BaseException as exc:  # re-raised in the driver's thread by _started()
             self._start_error = exc
+
+    def _starting(self) -> bool:
+        """True while the pool is still starting and the driver may train trials itself meanwhile."""
+        return self._slot is not None and self._starter is not None and self._starter.is_alive()
 
     def _started(self) -> list[_Worker]:
         """The workers, once the background start finished (re-raising what failed there)."""
@@ -214,6 +273,15 @@ class ProcessExecutor:
         self._dispatch()
 
     def _dispatch(self) -> None:
+        if self._starting():
+            if self._queue and self._slot is not None and not self._slot.busy:
+                task = self._queue.popleft()
+                failed = self._unsendable(task)
+                if failed is not None:
+                    self._ready.append(failed)
+                else:
+                    self._slot.start(task)
+            return
         for worker in self._started():
             if not self._queue:
                 return
@@ -226,8 +294,24 @@ class ProcessExecutor:
                     self._replace(worker)
                 except Exception as exc:  # the task or data cannot be pickled: a failed trial, not retried
                     worker.task = None
-                    error = f"{type(exc).__name__}: cannot send the trial to a worker process: {exc}"
-                    self._ready.append(TrialResult(task.trial_id, dict(task.params), "failed", error=error))
+                    self._ready.append(_cannot_send(task, exc))
+
+    def _unsendable(self, task: TrialTask) -> TrialResult | None:
+        """The failed result a worker's pipe would give ``task`` (unpicklable), or ``None`` if it pickles.
+
+        A trial the driver trains must fail exactly where it would have failed in a worker, so the
+        driver pickles what it would send: the task, and its data once per run (numpy buffers out of
+        band, so the data is not copied).
+        """
+        try:
+            pickle.dumps(without_data(task), protocol=pickle.HIGHEST_PROTOCOL)
+            key = data_key(task)
+            if self._data_checked != key:
+                pickle.dumps((task.X, task.y, task.folds), protocol=5, buffer_callback=lambda _: False)
+                self._data_checked = key
+        except Exception as exc:
+            return _cannot_send(task, exc)
+        return None
 
     def start_refit(self, key: Any, task: TrialTask, epochs: int) -> bool:
         """Refit ``task``'s parameters on its whole data for ``epochs`` epochs in an idle worker.
@@ -235,7 +319,7 @@ class ProcessExecutor:
         ``key`` names the refit for :meth:`refit_result`. Returns ``False`` (nothing started) when
         no worker is idle, trials are queued, or a refit is still running.
         """
-        if self._queue or any(w.refitting for w in self._started()):
+        if self._starting() or self._queue or any(w.refitting for w in self._started()):
             return False
         for worker in self._workers:
             if not worker.busy:
@@ -281,24 +365,45 @@ class ProcessExecutor:
                 result = self._ready.popleft()
                 self._dispatch()
                 return result
-            busy = [w for w in self._started() if w.busy]
-            if not any(w.task is not None for w in busy) and not self._queue:
+            starting = self._starting()
+            if not starting and self._queue:  # the pool just came up: hand it what queued meanwhile
+                self._dispatch()
+            busy = [] if starting else [w for w in self._started() if w.busy]
+            slot = self._slot if self._slot is not None and self._slot.busy else None
+            if slot is None and not any(w.task is not None for w in busy) and not self._queue:
                 raise RuntimeError("next_result() called with no trial in flight")
-            by_handle: dict[Any, _Worker] = {}
+            by_handle: dict[Any, _Worker | _DriverSlot] = {}
             for worker in busy:
                 by_handle[worker.conn] = worker
                 by_handle[worker.process.sentinel] = worker
-            ready = wait(list(by_handle))
+            if slot is not None:
+                by_handle[slot.conn] = slot
+            ready = wait(list(by_handle), timeout=STARTING_POLL_S if starting else None)
             handled: set[int] = set()
             for handle in ready:
-                worker = by_handle[handle]
-                if id(worker) in handled or not worker.busy:
+                owner = by_handle[handle]
+                if id(owner) in handled or not owner.busy:
                     continue
-                handled.add(id(worker))
-                result = self._handle(worker, on_epoch)
+                handled.add(id(owner))
+                if isinstance(owner, _DriverSlot):
+                    result = self._handle_slot(owner, on_epoch)
+                else:
+                    result = self._handle(owner, on_epoch)
                 if result is not None:
                     self._dispatch()
                     return result
+
+    def _handle_slot(self, slot: _DriverSlot, on_epoch: Any) -> TrialResult | None:
+        """Read one message from the driver's own trial thread (as :meth:`_handle` does for a worker)."""
+        message = slot.conn.recv()
+        if message[0] == "epoch":
+            _, trial_id, epoch, metrics = message
+            slot.epochs = epoch
+            slot.conn.send(("decision", encode_decision(on_epoch(trial_id, epoch, metrics))))
+            return None
+        slot.task = None
+        result: TrialResult = message[1]
+        return result
 
     def _handle(self, worker: _Worker, on_epoch: Any) -> TrialResult | None:
         """Read one message from ``worker`` (or bury it); a finished trial's result is returned."""
@@ -334,11 +439,19 @@ class ProcessExecutor:
     def close(self) -> None:
         """Stop every worker; trials still running are abandoned (their processes are killed)."""
         self._queue.clear()
+        if self._slot is not None:
+            self._slot.close()  # a trial still training on the driver's thread stops at its next epoch
         with contextlib.suppress(BaseException):  # a pool that failed to start has nothing more to stop
             self._started()
         for worker in self._workers:
             worker.stop()
         self._workers = []
+
+
+def _cannot_send(task: TrialTask, exc: Exception) -> TrialResult:
+    """The failed trial whose task or data cannot be pickled for a worker (not retried)."""
+    error = f"{type(exc).__name__}: cannot send the trial to a worker process: {exc}"
+    return TrialResult(task.trial_id, dict(task.params), "failed", error=error)
 
 
 def _no_trial_running(trial_id: int, epoch: int, metrics: dict[str, Any]) -> StopDecision | None:

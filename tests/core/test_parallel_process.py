@@ -21,7 +21,16 @@ from parallel_helpers import (
 from sklearn.linear_model import SGDClassifier
 
 from trainhooks import AllTrialsFailed, RunResult
+from trainhooks.executors.process import ProcessExecutor
 from trainhooks.testing import EventRecorder, make_session
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _pool_started_before() -> None:
+    """These tests check that trials run in worker processes (and kill workers): start a pool
+    first, as an earlier search in this Python process would, so the driver never trains a trial
+    itself while the pool starts (test_parallel_startup.py covers that)."""
+    ProcessExecutor(1).close()
 
 
 def test_every_trial_reports_in_order_and_a_stop_decision_ends_the_running_worker_trial() -> None:

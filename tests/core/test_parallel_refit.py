@@ -14,7 +14,17 @@ from builders import run_config, write_toml
 from parallel_helpers import WhereFittedSGD, data
 
 from trainhooks import ConfigError, RunResult, SearchInterrupted, hookimpl
+from trainhooks.executors.process import ProcessExecutor
 from trainhooks.testing import EventRecorder, make_session
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _pool_started_before() -> None:
+    """These tests check that trials run in worker processes (and kill workers): start a pool
+    first, as an earlier search in this Python process would, so the driver never trains a trial
+    itself while the pool starts (test_parallel_startup.py covers that)."""
+    ProcessExecutor(1).close()
+
 
 # the best (alpha 1e-4) comes first, so it is still the best when the last trial starts
 GRID = {"alpha": [1e-4, 1.0, 3.0, 10.0, 30.0]}
