@@ -1,5 +1,5 @@
 """``python -m trainhooks.cli``: the same as the ``trainhooks`` command."""
 
-from . import main
+from .console import run
 
-main()
+run()

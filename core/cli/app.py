@@ -9,8 +9,6 @@ finished and exits 130.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -275,13 +273,6 @@ train_command = _run_command("train")
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: runs the CLI and turns errors into one line and an exit code."""
-    # The interpreter's teardown frees every module, and freed module dicts trigger garbage
-    # collections that walk the whole heap: with scikit-learn loaded that took ~0.2 s after the
-    # command was done (a tenth of a short search). Frozen objects are skipped by those
-    # collections, and still freed. At exit only, so a process calling main() and going on
-    # (tests) keeps collecting; unregister first so that repeated calls register it once.
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="trainhooks", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -46,8 +46,8 @@ def test_tune_prints_json_with_run_id_summary_and_trials(tmp_path: Path, capsys)
 
 
 def test_a_process_that_calls_main_and_goes_on_keeps_collecting_garbage(tmp_path: Path, capsys) -> None:
-    """The CLI skips the heap walks of the interpreter's teardown by freezing the heap at exit,
-    never earlier: a program (or test) calling ``main()`` twice still has a working collector."""
+    """Only the console script freezes the heap (``trainhooks.cli.console``): a program (or test)
+    importing the CLI and calling ``main()`` twice still has a working collector."""
     import gc
 
     config = tmp_path / "run.toml"
