@@ -5,6 +5,9 @@ log-uniform 1e-5..1e-1), 3 folds (``StratifiedKFold(3)``, accuracy), one process
 
 - ``lookahead``:    trainhooks ``strategy = "bayes"`` (default: the next point is computed on the
                     helper process while a trial trains)
+- ``old-defaults``: the same with skopt's own optimizer settings, the defaults before they were
+                    measured (``kernel_restarts = 2``, ``kernel_warm_start = false``,
+                    ``n_points = 10000``, ``n_restarts_optimizer = 5``)
 - ``no-lookahead``: the same with ``[search.bayes] lookahead = false`` (each point after the
                     previous result, in the driver: what ``bayes`` did before)
 - ``thread``:       the lookahead on a thread of the driver instead of the helper process (the
@@ -16,9 +19,11 @@ Every variant runs in a fresh process (BLAS pinned to one thread), the variants 
 ``--rounds``. Printed per variant, medians over rounds: visible framework time per trial (the span
 from the first trial's start to the last one's end, minus the trials' own fit + score time, over
 the trials: what the search adds on the critical path), the wall time of the whole search call, the
-trials' own time (if the helper process slows the trials, it shows here) and the best
-cross-validation accuracy; then ratios against the others. Goal: ``lookahead`` <= 20 ms
-per trial, its best score no worse than ``no-lookahead``'s.
+trials' own time (if the helper process slows the trials, it shows here), the best
+cross-validation accuracy and the time to target (from the search call until the best score so far
+came within 0.2% of the best any variant found in that round, as ``peers.py`` counts it); then
+ratios against the others. Goals: ``lookahead`` <= 20 ms per trial, its time to target no worse
+than ``optuna``'s.
 
     .venv/bin/python benchmarks/bayes_overhead.py --rounds 5
 """
@@ -35,9 +40,11 @@ import time
 from typing import Any
 
 from _rounds import rotated
+from peers import TARGET_GAP, time_to_target
 
 N_TRIALS, FOLDS = 30, 3
-VARIANTS = ("lookahead", "no-lookahead", "thread", "skopt", "optuna")
+VARIANTS = ("lookahead", "old-defaults", "no-lookahead", "thread", "skopt", "optuna")
+OLD_DEFAULTS = {"kernel_restarts": 2, "kernel_warm_start": False, "n_points": 10000, "n_restarts_optimizer": 5}
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 SPACE = {"C": {"low": 1e-2, "high": 1e3, "log": True}, "gamma": {"low": 1e-5, "high": 1e-1, "log": True}}
 
@@ -75,6 +82,7 @@ def run_trainhooks(variant: str, seed: int) -> dict[str, Any]:
 
         def __init__(self) -> None:
             self.first_start = self.last_end = 0.0
+            self.ends: list[tuple[float, float | None, float]] = []  # (since the call, score, work)
 
         @hookimpl
         def trainhooks_on_trial_start(self, event: Any) -> None:
@@ -83,11 +91,12 @@ def run_trainhooks(variant: str, seed: int) -> dict[str, Any]:
         @hookimpl
         def trainhooks_on_trial_end(self, event: Any) -> None:
             self.last_end = time.perf_counter()
+            self.ends.append((self.last_end - started, event.score, event.duration_s))
 
     X, y, cv = _data()
     clock = Clock()
     session = trainhooks.Session(plugins=[clock], disable=list(BUILTIN_PLUGINS), autoload=False)
-    bayes = {"lookahead": variant != "no-lookahead"}
+    bayes = {"lookahead": variant != "no-lookahead", **(OLD_DEFAULTS if variant == "old-defaults" else {})}
     started = time.perf_counter()
     result = session.tune(
         SVC(),
@@ -105,7 +114,7 @@ def run_trainhooks(variant: str, seed: int) -> dict[str, Any]:
     wall = time.perf_counter() - started
     busy = sum(t["duration_s"] for t in result.trials)
     overhead = (clock.last_end - clock.first_start - busy) / N_TRIALS
-    return {"overhead_s": overhead, "wall_s": wall, "busy_s": busy, "best": result.best_score}
+    return {"overhead_s": overhead, "wall_s": wall, "busy_s": busy, "best": result.best_score, "trials": clock.ends}
 
 
 def _use_a_thread() -> None:
@@ -135,14 +144,15 @@ def run_skopt(seed: int) -> dict[str, Any]:
     X, y, cv = _data()
     started = time.perf_counter()
     optimizer = Optimizer([(1e-2, 1e3, "log-uniform"), (1e-5, 1e-1, "log-uniform")], random_state=seed)
-    best, busy = 0.0, 0.0
+    best, busy, ends = 0.0, 0.0, []
     for _ in range(N_TRIALS):
         C, gamma = optimizer.ask()
         score, spent = _cv({"C": C, "gamma": gamma}, X, y, cv)
         optimizer.tell([C, gamma], -score)
         best, busy = max(best, score), busy + spent
+        ends.append((time.perf_counter() - started, score, spent))
     wall = time.perf_counter() - started
-    return {"overhead_s": (wall - busy) / N_TRIALS, "wall_s": wall, "busy_s": busy, "best": best}
+    return {"overhead_s": (wall - busy) / N_TRIALS, "wall_s": wall, "busy_s": busy, "best": best, "trials": ends}
 
 
 def run_optuna(seed: int) -> dict[str, Any]:
@@ -150,7 +160,7 @@ def run_optuna(seed: int) -> dict[str, Any]:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     X, y, cv = _data()
-    busy = 0.0
+    busy, ends = 0.0, []
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal busy
@@ -158,13 +168,15 @@ def run_optuna(seed: int) -> dict[str, Any]:
         params["gamma"] = trial.suggest_float("gamma", 1e-5, 1e-1, log=True)
         score, spent = _cv(params, X, y, cv)
         busy += spent
+        ends.append((time.perf_counter() - started, score, spent))
         return score
 
     started = time.perf_counter()
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=N_TRIALS)
     wall = time.perf_counter() - started
-    return {"overhead_s": (wall - busy) / N_TRIALS, "wall_s": wall, "busy_s": busy, "best": study.best_value}
+    best = study.best_value
+    return {"overhead_s": (wall - busy) / N_TRIALS, "wall_s": wall, "busy_s": busy, "best": best, "trials": ends}
 
 
 def run_one(variant: str, seed: int) -> dict[str, Any]:
@@ -202,18 +214,27 @@ def main() -> None:
                 f"wall {last['wall_s']:6.2f} s  trials {last['busy_s']:6.2f} s  best {last['best']:.4f}",
                 flush=True,
             )
+        target = max(rs[-1]["best"] for rs in runs.values()) * (1 - TARGET_GAP)  # this round's
+        for rs in runs.values():
+            reached = time_to_target(rs[-1].pop("trials"), target)
+            rs[-1]["ttt_s"] = reached if reached is not None else float("inf")
 
     print(f"\nmedians of {args.rounds} rounds ({N_TRIALS} trials, {FOLDS} folds, one process, BLAS 1 thread):")
     med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
     for name, m in med.items():
         print(
             f"  {name:13s} overhead {1000 * m['overhead_s']:7.1f} ms/trial  wall {m['wall_s']:6.2f} s  "
-            f"trials {m['busy_s']:6.2f} s  best {m['best']:.4f}"
+            f"trials {m['busy_s']:6.2f} s  best {m['best']:.4f}  to target {m['ttt_s']:6.2f} s"
         )
     if "lookahead" in med:
         for other in (v for v in med if v != "lookahead"):
-            print(f"  lookahead / {other:13s} wall x{med['lookahead']['wall_s'] / med[other]['wall_s']:.2f}")
+            wall = med["lookahead"]["wall_s"] / med[other]["wall_s"]
+            ttt = med["lookahead"]["ttt_s"] / med[other]["ttt_s"]
+            print(f"  lookahead / {other:13s} wall x{wall:.2f}  time to target x{ttt:.2f}")
         print(f"  goal: lookahead overhead <= 20 ms/trial: {1000 * med['lookahead']['overhead_s']:.1f} ms")
+    if "lookahead" in med and "optuna" in med:
+        ttt = med["lookahead"]["ttt_s"] / med["optuna"]["ttt_s"]
+        print(f"  goal: lookahead time to target <= Optuna TPE's: x{ttt:.2f}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import weakref
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,10 @@ class Request:
     y: list[float]
     hedge: Hedge | None = None
     n_points: int = 1
+    kernel_restarts: int = 2
+    """Random restarts of the GP's kernel-hyperparameter fit (skopt's own choice is 2)."""
+    kernel: np.ndarray | None = None
+    """The previous proposal's fitted kernel hyperparameters (log scale): where this fit starts."""
 
     @property
     def fits(self) -> bool:
@@ -81,6 +85,8 @@ class Request:
 class Proposal:
     points: list[list[Any]]
     hedge: Hedge | None = None
+    kernel: np.ndarray | None = None
+    """The GP's fitted kernel hyperparameters (log scale), for the next request's warm start."""
     modelled: bool = False
     """True when the points came from the fitted surrogate (False: random initial points)."""
     where: str = field(default="here", compare=False)
@@ -96,7 +102,11 @@ def fitted_optimizer(request: Request) -> Any:
     """A fresh skopt ``Optimizer`` seeded for point ``request.index`` and told the snapshot (one fit)."""
     from skopt import Optimizer
 
-    optimizer = Optimizer(request.dimensions, random_state=point_seed(request.seed, request.index), **request.options)
+    rng = np.random.RandomState(point_seed(request.seed, request.index))
+    options = dict(request.options)
+    if options["base_estimator"] == "GP":
+        options["base_estimator"] = gp_estimator(request, rng)
+    optimizer = Optimizer(request.dimensions, random_state=rng, **options)
     if request.hedge is not None and request.fits and optimizer.acq_func == "gp_hedge":
         optimizer.gains_ = request.hedge.gains.copy()
         optimizer.next_xs_ = list(request.hedge.next_xs)
@@ -105,6 +115,34 @@ def fitted_optimizer(request: Request) -> Any:
             warnings.simplefilter("ignore")  # the GP's convergence notes: skopt silences them the same way
             optimizer.tell(request.X, request.y)
     return optimizer
+
+
+def gp_estimator(request: Request, rng: np.random.RandomState) -> Any:
+    """skopt's own GP (``cook_estimator``), with ``request.kernel_restarts`` and the warm-start kernel.
+
+    It draws its seed from ``rng`` exactly as ``Optimizer`` does when given ``"GP"``, so the
+    Optimizer's random stream (its initial points, acquisition samples) is the same either way.
+    """
+    from skopt.learning.gaussian_process.kernels import WhiteKernel
+    from skopt.utils import cook_estimator
+
+    gp = cook_estimator(
+        "GP",
+        space=request.dimensions,
+        random_state=rng.randint(0, np.iinfo(np.int32).max),
+        n_restarts_optimizer=request.kernel_restarts,
+    )
+    if request.kernel is not None:  # the fitted kernel of the previous point, its noise term included
+        gp.set_params(kernel=(gp.kernel + WhiteKernel()).clone_with_theta(request.kernel))
+    return gp
+
+
+def fitted_kernel(optimizer: Any) -> np.ndarray | None:
+    """The last GP fit's kernel hyperparameters with its noise level (skopt zeroes it after fitting)."""
+    model = optimizer.models[-1] if optimizer.models else None
+    if model is None or getattr(model, "noise_", None) is None:
+        return None
+    return np.append(model.kernel_.k1.theta, np.log(model.noise_))
 
 
 def propose(request: Request) -> Proposal:
@@ -116,7 +154,7 @@ def propose(request: Request) -> Proposal:
     hedge = request.hedge
     if optimizer.models and optimizer.acq_func == "gp_hedge":
         hedge = Hedge(optimizer.gains_.copy(), list(optimizer.next_xs_))
-    return Proposal([list(p) for p in points], hedge, modelled=bool(optimizer.models))
+    return Proposal([list(p) for p in points], hedge, fitted_kernel(optimizer), modelled=bool(optimizer.models))
 
 
 class Proposer:
@@ -228,7 +266,7 @@ class _Channel:
             with self._lock:
                 request, future = self._waiting.popleft()
             if status == "ok":
-                future.set_result(Proposal(payload.points, payload.hedge, payload.modelled, where="process"))
+                future.set_result(replace(payload, where="process"))
             else:
                 log.debug("bayes lookahead process failed, computing here: %s", payload)
                 _compute_here(request, future)
@@ -264,6 +302,8 @@ def _stop(channel: _Channel) -> None:
 def serve(stdin: Any = None, stdout: Any = None) -> None:
     """The helper process's loop: one pickled :class:`Request` in, one ``(status, Proposal)`` out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops us
+    import skopt  # noqa: F401  (~0.8 s of imports while the random first trials run, not at the first fit)
+
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     while True:
@@ -292,7 +332,9 @@ __all__ = [
     "Proposal",
     "Proposer",
     "Request",
+    "fitted_kernel",
     "fitted_optimizer",
+    "gp_estimator",
     "point_seed",
     "propose",
     "serve",

@@ -229,6 +229,12 @@ class BayesSettings(_Section):
     """How the acquisition is maximised: ``lbfgs`` (GP only) or random ``sampling``; ``auto`` lets skopt choose."""
     n_restarts_optimizer: int = Field(default=5, ge=1)
     """L-BFGS starts when maximising the acquisition (``acq_optimizer = "lbfgs"``)."""
+    n_points: int = Field(default=10000, ge=1)
+    """Random samples the acquisition is evaluated at: the best start L-BFGS (or are the answer, with ``sampling``)."""
+    kernel_restarts: int = Field(default=2, ge=0)
+    """GP only: random restarts of the kernel-hyperparameter fit, on top of its first start."""
+    kernel_warm_start: bool = False
+    """GP only: each fit starts from the kernel the previous point's fit found (else from skopt's initial kernel)."""
     n_initial_points: int | None = Field(default=None, ge=1)
     """Random points before the surrogate is used; ``None``: a third of ``n_trials``, at least 2, at most 10."""
     lookahead: bool = True

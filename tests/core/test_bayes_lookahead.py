@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import psutil
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from trainhooks.config import BayesSettings
@@ -34,9 +35,11 @@ def objective(params: dict) -> float:
     return 1.0 - 0.05 * a * a - 0.2 * b * b - (0.02 if params["penalty"] == "l2" else 0.0)
 
 
-def search(*, slow: bool, seed: int = 0, lookahead: bool = True, n_trials: int = N_TRIALS) -> BayesStrategy:
+def search(
+    *, slow: bool, seed: int = 0, lookahead: bool = True, n_trials: int = N_TRIALS, **more: object
+) -> BayesStrategy:
     """Ask/tell like the sequential search loop; a slow trial lasts until the next point is computed."""
-    settings = BayesSettings(n_initial_points=N_INITIAL, lookahead=lookahead)
+    settings = BayesSettings(n_initial_points=N_INITIAL, lookahead=lookahead, **more)
     strategy = BayesStrategy(SPACE, random_state=seed, n_trials=n_trials, settings=settings)
     for _ in range(n_trials):
         params = strategy.ask()
@@ -132,6 +135,42 @@ def test_a_helper_process_that_dies_costs_time_not_reproducibility() -> None:
         strategy.tell(params, objective(params))
     assert asked(strategy) == reference
     assert strategy.proposals[-1].where == "here"
+
+
+def test_warm_started_kernel_fits_give_the_same_points_for_a_seed_however_they_are_timed() -> None:
+    """Each GP fit starts from the kernel the previous point's fit found: carried with the snapshot,
+    so a point still depends only on the seed and the asks and tells (slow, fast, helper killed)."""
+    cold = {"kernel_warm_start": False, "kernel_restarts": 2, "n_points": 10000}
+    warm = {"kernel_warm_start": True, "kernel_restarts": 0, "n_points": 500}
+    slow, fast = search(slow=True, **warm), search(slow=False, **warm)
+    strategy = BayesStrategy(
+        SPACE, random_state=0, n_trials=N_TRIALS, settings=BayesSettings(n_initial_points=N_INITIAL, **warm)
+    )
+    try:
+        for k in range(N_TRIALS):
+            params = strategy.ask()
+            if k == N_INITIAL + 1:  # the helper dies with a warm-started fit queued: it is computed here
+                for helper in helpers():
+                    helper.kill()
+            strategy.tell(params, objective(params))
+        assert asked(slow) == asked(fast) == asked(strategy)
+        assert strategy.proposals[-1].where == "here"
+        assert all(p.kernel is not None for p in slow.proposals[N_INITIAL:])  # every fit handed its kernel on
+        assert asked(search(slow=False, **cold))[N_INITIAL:] != asked(fast)[N_INITIAL:]
+    finally:
+        for each in (slow, fast, strategy):
+            each.close()
+
+
+def test_the_optimizer_cost_settings_are_checked_one_line_each() -> None:
+    from trainhooks.config import parse_config
+    from trainhooks.errors import ConfigError
+
+    bayes = {"n_points": 0, "kernel_restarts": -1, "kernel_warm_start": "sometimes"}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"model": {"estimator": "sklearn.linear_model.SGDClassifier"}, "search": {"bayes": bayes}})
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"search.bayes.{key}" for key in bayes]
 
 
 def test_the_helper_process_dies_with_the_driver() -> None:
