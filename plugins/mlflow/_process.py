@@ -50,6 +50,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from trainhooks.gc_tuning import heavy_imports
+
 from ._redact import redact
 from ._spool import Spool, SpoolBusy
 
@@ -513,18 +515,21 @@ def warm_up() -> None:
     """Import what the first command needs (MLflow, its SQL store, our writer): about 1 s of CPU.
 
     Done as soon as the process starts, while the driver is still preparing the run, so the store
-    can be opened the moment the run starts.
+    can be opened the moment the run starts. Without the collector's walks of the growing heap
+    (:func:`~trainhooks.gc_tuning.heavy_imports`): a quarter less CPU taken from the trials.
     """
-    import mlflow.store.model_registry.sqlalchemy_store
-    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    with heavy_imports():
+        import mlflow.store.model_registry.sqlalchemy_store
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
-    from . import _writer  # noqa: F401
+        from . import _writer  # noqa: F401
 
 
 def warm_up_model_logging() -> None:
     """Import what logging the refit model needs (MLflow's sklearn flavour, signatures), when idle."""
-    import mlflow.models
-    import mlflow.sklearn  # noqa: F401
+    with heavy_imports():
+        import mlflow.models
+        import mlflow.sklearn  # noqa: F401
 
 
 def main() -> None:
