@@ -26,7 +26,9 @@ with its ratio to the ceiling.
 events (``trial-ended`` receipt time minus the trial's ``duration_s`` on its worker): start-up
 (``tune()`` called to the first trial training), busy and idle time per worker while trials ran,
 the tail (one worker done, another still training), the refit (last ``trial-ended`` to
-``model-fitted``) and the end.
+``model-fitted``) and the end. Per worker it prints how many trials it ran and when its first one
+started (for ``process``, the worker processes' first start is when the pool was up; "driver" are the
+trials the driver trained on a thread until then).
 
     .venv/bin/python benchmarks/parallel.py --rounds 3 --timeline      # the full comparison
     .venv/bin/python benchmarks/parallel.py --rounds 1 --trials 6      # a quick check
@@ -196,7 +198,11 @@ def _child(variant: str, args: argparse.Namespace, address: str | None, candidat
 
 def _print_timelines(runs: dict[str, list[dict[str, Any]]]) -> None:
     print("\nwhere the wall time went (medians over rounds, seconds; from the runs' events):")
-    print(f"{'variant':<14} {'start-up':>8} {'search':>7} {'refit':>6} {'end':>6}  per worker: busy / idle gaps / tail")
+    print(
+        f"{'variant':<14} {'start-up':>8} {'search':>7} {'refit':>6} {'end':>6}  "
+        "per worker (driver = trials the driver trained while the pool started) trials: first start / busy / "
+        "idle gaps / tail"
+    )
     for variant, results in runs.items():
         lines = [r["timeline"] for r in results if "timeline" in r]
         if not lines:
@@ -206,10 +212,12 @@ def _print_timelines(runs: dict[str, list[dict[str, Any]]]) -> None:
             return statistics.median(t[key] for t in lines)
 
         workers = []
-        for i in range(len(lines[0]["workers"])):
+        for i, name in enumerate(lines[0]["workers"]):
             stats = [list(t["workers"].values())[i] for t in lines if len(t["workers"]) > i]
-            b, g, tail = (statistics.median(s[k] for s in stats) for k in ("busy_s", "idle_s", "tail_s"))
-            workers.append(f"{b:.2f} / {g:.2f} / {tail:.2f}")
+            keys = ("trials", "start_s", "busy_s", "idle_s", "tail_s")
+            n, first, b, g, tail = (statistics.median(s[k] for s in stats) for k in keys)
+            label = "driver" if name == "driver" else f"w{i}"
+            workers.append(f"{label} {n:.0f}: {first:.2f} / {b:.2f} / {g:.2f} / {tail:.2f}")
         start, search, refit, end = med("startup_s"), med("search_s"), med("refit_s"), med("end_s")
         print(f"{variant:<14} {start:8.2f} {search:7.2f} {refit:6.2f} {end:6.2f}  " + " | ".join(workers))
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from trainhooks.hooks import StopDecision
 
 from ..errors import ConfigError
-from ..trial import TrialResult, TrialTask
 from .sequential import SequentialExecutor
+
+if TYPE_CHECKING:  # importing the trial engine loads scikit-learn: the fork server's preload does that itself
+    from ..trial import TrialResult, TrialTask
 
 EpochHandler = Callable[[int, int, dict[str, Any]], "StopDecision | None"]
 """``on_epoch(trial_id, epoch, metrics) -> StopDecision | None``, called in the driver."""

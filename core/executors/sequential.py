@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainhooks.hooks import StopDecision
 
-from ..trial import TrialResult, TrialTask, run_trial
+if TYPE_CHECKING:  # the trial engine (scikit-learn) loads when the first trial runs
+    from ..trial import TrialResult, TrialTask
 
 
 class _DirectChannel:
@@ -33,6 +34,8 @@ class SequentialExecutor:
         self._queue.append(task)
 
     def next_result(self, on_epoch: Callable[[int, int, dict[str, Any]], StopDecision | None]) -> TrialResult:
+        from ..trial import run_trial
+
         return run_trial(self._queue.popleft(), _DirectChannel(on_epoch))
 
     def close(self) -> None:
