@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,32 @@ def check_skops(model: Any, trusted: Sequence[str]) -> None:
         )
 
 
+@contextmanager
+def _requirements_not_rechecked() -> Iterator[None]:
+    """Skip MLflow's check of a saved model's pip requirements against the installed packages.
+
+    The check reads the file list of every installed distribution (0.3-0.5 s on each model
+    logged, the largest part of it), and can only pass here: the requirements we give are
+    ``get_default_pip_requirements()``, the installed versions themselves. If MLflow renames the
+    function (it is internal), the check simply runs again; a test watches for that.
+    """
+    import mlflow.utils.environment as environment
+
+    check = getattr(environment, REQUIREMENTS_CHECK, None)
+    if check is None:
+        yield
+        return
+    setattr(environment, REQUIREMENTS_CHECK, lambda requirements: None)
+    try:
+        yield
+    finally:
+        setattr(environment, REQUIREMENTS_CHECK, check)
+
+
+REQUIREMENTS_CHECK = "warn_dependency_requirement_mismatches"
+"""MLflow's internal function that compares a model's pip requirements with the installed packages."""
+
+
 def log_refit_model(
     client: Any,
     experiment_id: str,
@@ -105,18 +132,19 @@ def log_refit_model(
                 run_id=run_id,
                 model_id=logged.model_id,
             )
-            mlflow.sklearn.save_model(
-                model,
-                str(path),
-                mlflow_model=mlflow_model,
-                signature=signature,
-                input_example=example,
-                serialization_format=serialization,
-                skops_trusted_types=list(skops_trusted_types) or None,
-                pip_requirements=mlflow.sklearn.get_default_pip_requirements(
-                    include_cloudpickle=serialization == "cloudpickle", include_skops=serialization == "skops"
-                ),
-            )
+            with _requirements_not_rechecked():
+                mlflow.sklearn.save_model(
+                    model,
+                    str(path),
+                    mlflow_model=mlflow_model,
+                    signature=signature,
+                    input_example=example,
+                    serialization_format=serialization,
+                    skops_trusted_types=list(skops_trusted_types) or None,
+                    pip_requirements=mlflow.sklearn.get_default_pip_requirements(
+                        include_cloudpickle=serialization == "cloudpickle", include_skops=serialization == "skops"
+                    ),
+                )
             client.log_model_artifacts(logged.model_id, str(path))
     except BaseException:
         client.finalize_logged_model(logged.model_id, "FAILED")

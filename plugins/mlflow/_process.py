@@ -354,7 +354,9 @@ def _execute(run: _Run, command: str, args: tuple[Any, ...], kwargs: dict[str, A
             run.writer.user = run.header.get("user")
     if run.writer is None:
         raise RuntimeError("the parent run was never created")
-    with http_limits(*run.limits):
+    # logging the model unpickles it, which imports scikit-learn here: without the collector's walks
+    imports = heavy_imports() if command == "log_model" else contextlib.nullcontext()
+    with http_limits(*run.limits), imports:
         return getattr(run.writer, command)(*args, **kwargs)
 
 

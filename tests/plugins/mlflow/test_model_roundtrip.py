@@ -96,6 +96,24 @@ def test_pyfunc_predicts_the_mixed_frame_like_the_refit_pipeline(user_store: Sto
     assert "trainhooks.missing" not in parent.data.tags
 
 
+def test_the_logged_model_pins_the_installed_versions_without_mlflow_rechecking_them(user_store: Store) -> None:
+    """The plugin skips MLflow's requirement check (it reads every installed package's file list:
+    most of the model's logging time) because the requirements it gives are the installed
+    versions: they are pinned in the model, and the skipped function still exists in this MLflow."""
+    import mlflow.pyfunc
+    import mlflow.utils.environment
+    import sklearn
+
+    from trainhooks.plugins.mlflow._model import REQUIREMENTS_CHECK
+
+    tune_mixed(user_store)
+    (parent,) = user_store.parents()
+    requirements = Path(mlflow.pyfunc.get_model_dependencies(f"runs:/{parent.info.run_id}/model")).read_text()
+    assert f"scikit-learn=={sklearn.__version__}" in requirements.splitlines()
+    assert callable(getattr(mlflow.utils.environment, REQUIREMENTS_CHECK))  # else the check is back (slower)
+    assert getattr(mlflow.utils.environment, REQUIREMENTS_CHECK).__module__ == "mlflow.utils.requirements_utils"
+
+
 def test_skops_refusing_a_column_selector_loses_only_the_model(mlflow_store: Store, tmp_path: Path) -> None:
     result = tune_mixed(mlflow_store, selector=True, serialization="skops")
 
