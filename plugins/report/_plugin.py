@@ -6,11 +6,12 @@ per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
 ``trainhooks report RUN_ID`` turns that folder into one HTML page.
 
-Figures are drawn by a low-priority child process (:mod:`._drawing`), started at ``run-started``:
-the search figures as soon as the last planned trial ends (during the refit), the model figure at
-``model-fitted``. The run never waits for them: at its end the plugin queues the last drawing and
-``figures.json`` (written last: the figures are complete once it exists), and the child finishes
-behind the user. ``trainhooks report`` and :meth:`ReportPlugin.wait` wait for that file.
+Figures are drawn by a low-priority child process (:mod:`._drawing`), started when the last planned
+trial starts (the search no longer needs the spare core then): the search figures as soon as that
+trial ends (during the refit), the model figure at ``model-fitted``. The run never waits for them:
+at its end the plugin queues the last drawing and ``figures.json`` (written last: the figures are
+complete once it exists), and the child finishes behind the user. ``trainhooks report`` and
+:meth:`ReportPlugin.wait` wait for that file.
 
 The figures reach trackers through the contract, not through another plugin: at ``run-started``
 the plugin emits ``artifacts-written`` naming the figure files, ``artifact_path = "report"`` and
@@ -23,6 +24,7 @@ a run with MLflow waits for the drawing and one without does not.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -36,7 +38,9 @@ from trainhooks.hooks import (
     RunFailed,
     RunStarted,
     TrialEnded,
+    TrialStarted,
     hookimpl,
+    signals,
     thaw,
 )
 
@@ -69,6 +73,7 @@ class ReportPlugin:
         self.folder: Path | None = None
         self._process = DrawingProcess()
         self._run: RunContext | None = None
+        self._run_id: str | None = None
         self._trials: IO[str] | None = None
         self._epochs: IO[str] | None = None
         self._redraws: Redraws | None = None
@@ -83,6 +88,7 @@ class ReportPlugin:
         self.settings = parse_settings(config)
         self._runs_dir = runs_dir(config, self.settings)
         self._run, self.folder, self._redraws, self._finished = run, None, None, None
+        self._run_id = run.run_id
 
     @hookimpl
     def trainhooks_cli_commands(self) -> list[Any]:
@@ -94,11 +100,11 @@ class ReportPlugin:
 
     @hookimpl
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
-        self._process.start()  # imports matplotlib and scikit-learn (niced) while the first trials run
         folder = store.report_dir(self._runs_dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / store.FIGURES_FILE).unlink(missing_ok=True)  # a resumed run's figures are not ready yet
-        store.write_json(folder / store.DRAWING_FILE, {"pid": self._process.pid})
+        # readers wait while this process lives: it starts the drawing process near the search's end
+        store.write_json(folder / store.DRAWING_FILE, {"pid": os.getpid()})
         self.folder = folder
         config = thaw(event.config)
         store.write_json(
@@ -113,6 +119,8 @@ class ReportPlugin:
         )
         self._trials = (folder / store.TRIALS_FILE).open("w", encoding="utf-8")
         self._epochs = (folder / store.EPOCHS_FILE).open("w", encoding="utf-8")
+        signals.trial_started.connect(self._on_trial_start)
+        signals.epoch_ended.connect(self._on_epoch_end)
         self._redraws = Redraws(self._process, folder, self.settings.dpi, _planned_trials(config, event.kind))
         self._note(
             f"report: {folder} (figures drawn in the background; "
@@ -120,25 +128,40 @@ class ReportPlugin:
         )
         self._emit([folder / name for name in store.FIGURES], ready_file=folder / store.FIGURES_FILE)
 
-    @hookimpl
-    def trainhooks_on_epoch_end(self, event: EpochEnded) -> None:
-        if self._epochs is None or getattr(event, "unit", "epoch") != "epoch":
-            return  # per-fold progress of a one-epoch trial is not a learning curve
-        metrics = event.metrics
-        store.append_line(
-            self._epochs,
-            {
-                "trial_id": event.trial_id,
-                "epoch": event.epoch,
-                "score": metrics.get("score"),
-                "score_std": metrics.get("score_std"),
-            },
-        )
+    # Trial starts and epochs arrive on their signals, not as hooks: a hook call is a hand-off to the
+    # dispatcher's worker thread, which has slept through the epoch (about 0.1 ms on an idle 2-core
+    # machine, milliseconds on a busy one), and the quickstart has 200 epochs; a receiver is a
+    # plain call. Both receivers only append to a buffer or count, and never raise into the run.
+
+    def _on_trial_start(self, sender: Any, event: TrialStarted, **extra: Any) -> None:
+        if event.run_id == self._run_id and self._redraws is not None:
+            self._guarded(self._redraws.trial_started)  # the last planned one starts the drawing process
+
+    def _on_epoch_end(self, sender: Any, event: EpochEnded, **extra: Any) -> None:
+        if event.run_id != self._run_id or self._epochs is None or getattr(event, "unit", "epoch") != "epoch":
+            return  # another run's, or per-fold progress of a one-epoch trial (not a learning curve)
+        metrics, epochs = event.metrics, self._epochs
+        line = {
+            "trial_id": event.trial_id,
+            "epoch": event.epoch,
+            "score": metrics.get("score"),
+            "score_std": metrics.get("score_std"),
+        }
+        self._guarded(lambda: store.append_line(epochs, line, flush=False))  # flushed when the trial ends
+
+    def _guarded(self, receive: Any) -> None:
+        """Run a signal receiver's work; a failure is logged and stops the receivers (never raised into the run)."""
+        try:
+            receive()
+        except Exception as exc:
+            log.warning("report: learning curves not saved: %s: %s", type(exc).__name__, exc)
+            self._disconnect()
 
     @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
-        if self._trials is None or self._redraws is None:
+        if self._trials is None or self._epochs is None or self._redraws is None:
             return
+        self._epochs.flush()  # the trial's curve, before the line that says it ended
         store.append_line(
             self._trials,
             {
@@ -183,13 +206,13 @@ class ReportPlugin:
         if self.folder is None:
             return
         store.write_json(self.folder / store.SUMMARY_FILE, thaw(event.summary))
+        self._close_files()  # flushed before the last drawing reads them
         self._finish_figures()
-        self._close_files()
 
     @hookimpl(tryfirst=True)
     def trainhooks_on_run_error(self, event: RunFailed) -> None:
-        self._finish_figures()  # what was drawn stays readable (and figures.json tells readers it is over)
         self._close_files()
+        self._finish_figures()  # what was drawn stays readable (and figures.json tells readers it is over)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait until the last run's figures are complete (its ``figures.json`` written).
@@ -232,7 +255,12 @@ class ReportPlugin:
         if self._run is not None:
             self._run.add_note(text)
 
+    def _disconnect(self) -> None:
+        signals.trial_started.disconnect(self._on_trial_start)
+        signals.epoch_ended.disconnect(self._on_epoch_end)
+
     def _close_files(self) -> None:
+        self._disconnect()
         for handle in (self._trials, self._epochs):
             if handle is not None:
                 handle.close()

@@ -54,10 +54,11 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
-def append_line(handle: IO[str], record: dict[str, Any]) -> None:
-    """Append one JSON line and flush it, so another process can read it at once."""
+def append_line(handle: IO[str], record: dict[str, Any], *, flush: bool = True) -> None:
+    """Append one JSON line; flushed at once (another process may read it) unless ``flush`` is False."""
     handle.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
-    handle.flush()
+    if flush:
+        handle.flush()
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from report_support import ALL_FIGURES, png_sizes
 
-from trainhooks.hooks import ModelFitted, RunStarted, hookimpl
+from trainhooks.hooks import ModelFitted, TrialEnded, hookimpl
 from trainhooks.plugins.report import ReportPlugin
 from trainhooks.testing import EventRecorder, make_session, small_search
 
@@ -25,7 +25,7 @@ TRAINHOOKS = Path(sys.executable).with_name("trainhooks")
 
 
 class FreezeDrawing:
-    """Stops the report's drawing process (SIGSTOP) as the run starts."""
+    """Stops the report's drawing process (SIGSTOP) once the model drawing is queued to it."""
 
     plugin_name = "freeze_drawing"
 
@@ -33,8 +33,34 @@ class FreezeDrawing:
         self.report = report
 
     @hookimpl(trylast=True)
-    def trainhooks_on_run_start(self, event: RunStarted) -> None:
+    def trainhooks_on_model_fitted(self, event: ModelFitted) -> None:
         os.kill(self.report._process.pid, signal.SIGSTOP)
+
+
+class DrawingFileAtTrialEnds:
+    """Reads which process the report's ``drawing.json`` names as each trial ends."""
+
+    plugin_name = "drawing_file_at_trial_ends"
+
+    def __init__(self, report: ReportPlugin) -> None:
+        self.report = report
+        self.named: list[int] = []
+
+    @hookimpl(tryfirst=True)
+    def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
+        assert self.report.folder is not None
+        self.named.append(json.loads((self.report.folder / "drawing.json").read_text())["pid"])
+
+
+def test_the_drawing_process_starts_with_the_last_planned_trial(tmp_path: Path) -> None:
+    """The search's first trials have the spare core to themselves; readers wait on the run's process meanwhile."""
+    report = ReportPlugin()
+    probe = DrawingFileAtTrialEnds(report)
+    session = make_session(EventRecorder(), report, probe)
+    small_search(session, n_trials=4, plugin_config={"report": {"dir": str(tmp_path)}})
+    assert report.wait()
+    assert probe.named[:3] == [os.getpid()] * 3
+    assert probe.named[3] != os.getpid()  # the drawing process, started as the last trial started
 
 
 @pytest.mark.slow
@@ -49,7 +75,8 @@ def test_the_run_returns_while_its_drawing_is_frozen_and_the_figures_follow(tmp_
         (note,) = [n for n in result.summary["notes"] if n.startswith(f"report: {folder} ")]
         assert f"trainhooks report {result.run_id} -o report.html" in note
     finally:
-        os.kill(report._process.pid, signal.SIGCONT)
+        if report._process.pid is not None:
+            os.kill(report._process.pid, signal.SIGCONT)
     assert report.wait()
     assert sorted(png_sizes(folder)) == ALL_FIGURES
     assert all(entry["drawn"] for entry in json.loads((folder / "figures.json").read_text()).values())

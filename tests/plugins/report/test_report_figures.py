@@ -80,7 +80,7 @@ def test_too_few_trials_and_no_test_split_skip_figures_with_a_reason() -> None:
 
 
 class KillDrawing:
-    """Kills the report's drawing process when the first trial ends (as an OOM killer might)."""
+    """Kills the report's drawing process as the last trial ends (as an OOM killer might)."""
 
     plugin_name = "kill_drawing"
 
@@ -90,7 +90,7 @@ class KillDrawing:
     @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
         proc = self.report._process._proc
-        if event.trial_id == 0 and proc is not None:
+        if event.trial_id == 4 and proc is not None:  # started with that trial, before its search drawing
             proc.kill()
             proc.wait()
 
@@ -101,5 +101,6 @@ def test_a_killed_drawing_process_is_replaced_and_the_run_still_ends() -> None:
     session = make_session(EventRecorder(), report, KillDrawing(report))
     result = small_search(session, n_trials=5, test_size=0.2)
     assert result.summary["n_complete"] == 5
+    assert report._process.generation == 2  # the killed one and its replacement
     assert report.wait()
     assert sorted(png_sizes(report.folder)) == ALL_FIGURES
