@@ -31,6 +31,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -55,6 +56,9 @@ collector paused and the heap frozen: ~12% less CPU than a plain import, see ``_
 
 STARTING_POLL_S = 0.02
 """While the pool starts, how often the driver looks whether it is up (to hand it the queued trials)."""
+
+FORK_SERVER_ATTEMPTS, FORK_SERVER_RETRY_S = 5, 0.1
+"""How often, and how far apart, a worker start is tried when the fork server has died."""
 
 _fork_server_up = False
 """True once a pool of this Python process has started through the fork server: later pools start
@@ -251,10 +255,23 @@ class ProcessExecutor:
         global _fork_server_up
         try:
             for _ in range(self.slots):
-                self._workers.append(_Worker(self._ctx, self._warm))
+                self._workers.append(self._new_worker())
             _fork_server_up = _fork_server_up or self._ctx.get_start_method() == "forkserver"
         except BaseException as exc:  # re-raised in the driver's thread by _started()
             self._start_error = exc
+
+    def _new_worker(self) -> _Worker:
+        """A fresh worker; if the fork server died (killed, even while it imported), it is started again.
+
+        ``multiprocessing`` starts a new fork server once it sees the old one has exited, which
+        takes a moment after a kill: a few attempts, :data:`FORK_SERVER_RETRY_S` apart.
+        """
+        for _ in range(FORK_SERVER_ATTEMPTS - 1):
+            try:
+                return _Worker(self._ctx, self._warm)
+            except (EOFError, OSError):
+                time.sleep(FORK_SERVER_RETRY_S)
+        return _Worker(self._ctx, self._warm)
 
     def _starting(self) -> bool:
         """True while the pool is still starting and the driver may train trials itself meanwhile."""
@@ -355,7 +372,7 @@ class ProcessExecutor:
         detail = worker.exit_detail()
         worker.task, worker.refitting = None, False
         worker.stop()
-        self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._warm)
+        self._workers[self._workers.index(worker)] = self._new_worker()
         if task is not None:
             self._ready.append(worker_lost(task, detail, worker.epochs))
 

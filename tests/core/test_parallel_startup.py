@@ -55,3 +55,47 @@ def test_the_driver_trains_while_the_pool_starts_and_the_results_equal_the_seque
     assert workers[0] == "driver"  # trial 0 started before the fork server had imported scikit-learn
     # trials of ~0.8 s: the pool is up long before the last one, and the workers took over
     assert any(w.startswith("pid ") for w in workers), workers
+
+
+KILL_SCRIPT = """
+import json, os, signal
+import psutil
+import trainhooks
+from parallel_helpers import FragileSGD, table, tune
+from trainhooks.testing import EventRecorder
+
+
+class KillForkServer:
+    killed = []
+
+    @trainhooks.hookimpl
+    def trainhooks_on_epoch_end(self, event):
+        if not self.killed:  # the driver's first trial: the fork server is still importing scikit-learn
+            for child in psutil.Process().children():
+                if "forkserver" in " ".join(child.cmdline()):
+                    os.kill(child.pid, signal.SIGKILL)
+                    self.killed.append(child.pid)
+
+
+if __name__ == "__main__":
+    options = {"n_trials": 6, "max_epochs": 4}
+    sequential = tune(EventRecorder(), estimator=FragileSGD(), **options)
+    parallel = tune(EventRecorder(), KillForkServer(), estimator=FragileSGD(delay_s=0.1),
+                    executor="process", n_jobs=2, **options)
+    print(json.dumps({"killed": KillForkServer.killed, "sequential": table(sequential), "parallel": table(parallel),
+                      "workers": [r.worker for r in parallel.results]}))
+"""
+
+
+def test_a_fork_server_killed_while_it_starts_is_started_again_and_the_search_completes(tmp_path: Path) -> None:
+    script = tmp_path / "search.py"
+    script.write_text(KILL_SCRIPT, encoding="utf-8")
+    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(out["killed"]) == 1
+    assert out["parallel"] == out["sequential"]  # every trial complete, as in the sequential run
+    assert any(w.startswith("pid ") for w in out["workers"]), out["workers"]
