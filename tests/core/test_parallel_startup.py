@@ -99,3 +99,30 @@ def test_a_fork_server_killed_while_it_starts_is_started_again_and_the_search_co
     assert len(out["killed"]) == 1
     assert out["parallel"] == out["sequential"]  # every trial complete, as in the sequential run
     assert any(w.startswith("pid ") for w in out["workers"]), out["workers"]
+
+
+UNSENDABLE_SCRIPT = """
+import json
+from parallel_helpers import FragileSGD, tune
+from trainhooks import AllTrialsFailed
+from trainhooks.testing import EventRecorder
+
+if __name__ == "__main__":
+    estimator = FragileSGD(die_marker=lambda: None, die_at=99)  # trains, but a lambda cannot be pickled
+    try:
+        tune(EventRecorder(), estimator=estimator, executor="process", n_jobs=2, n_trials=3)
+    except AllTrialsFailed as failed:
+        print(json.dumps([row["error"] for row in failed.result.trials]))
+"""
+
+
+def test_a_trial_that_cannot_be_sent_to_a_worker_fails_even_when_the_driver_would_train_it(tmp_path: Path) -> None:
+    script = tmp_path / "search.py"
+    script.write_text(UNSENDABLE_SCRIPT, encoding="utf-8")
+    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    errors = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(errors) == 3 and all("cannot send the trial to a worker process" in e for e in errors), errors
