@@ -299,7 +299,10 @@ class ArtifactsWritten(Event):
     ``"test_f1/malignant"``): name → finite value."""
     ready_file: str | None = None
     """``None``: every file exists and is complete now. Otherwise a file the producer writes after
-    all the others (e.g. the report's ``figures.json``): once it exists, the files are complete."""
+    all the others (e.g. the report's ``figures.json``): once it exists, the files are complete. A
+    consumer that will wait for it at the run's end creates ``<ready_file>.awaited`` (empty) when it
+    gets the event, so a producer that would defer its work to leave the CPU to the search (the
+    report's drawing) starts it early instead."""
 
 
 @dataclass(frozen=True, kw_only=True)

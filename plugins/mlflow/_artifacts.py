@@ -12,6 +12,7 @@ directory, so a replay finds them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from trainhooks.hooks import ArtifactsWritten
 
 READY_WAIT_S = 30.0
 """How long the end of a run waits for announced files (their ``ready_file``) before logging what is there."""
+
+AWAITED_SUFFIX = ".awaited"
+"""Appended to a ``ready_file`` this plugin will wait for: the file it creates to say so (``ArtifactsWritten``)."""
 
 POLL_S = 0.02
 """How often a missing ``ready_file`` is looked for (it is another process's file)."""
@@ -47,9 +51,15 @@ class AnnouncedArtifacts:
         self._waiting: list[ArtifactsWritten] = []
 
     def add(self, event: ArtifactsWritten) -> ArtifactWrite | None:
-        """The write for ``event`` if its files are complete; else keep it for :meth:`at_end`."""
+        """The write for ``event`` if its files are complete; else keep it for :meth:`at_end`.
+
+        A kept one is marked awaited (``<ready_file>.awaited``), so its producer knows the run's
+        end will wait for it and gets it under way early rather than leave the spare core to the search.
+        """
         if event.ready_file is not None and not Path(event.ready_file).exists():
             self._waiting.append(event)
+            with contextlib.suppress(OSError):  # only a hint: without it the producer starts later
+                Path(f"{event.ready_file}{AWAITED_SUFFIX}").touch()
             return None
         return _write(event)
 
@@ -99,4 +109,4 @@ def log_files(
         log_batch(client, run_id, metrics=[Metric(name, value, ms, 0) for name, value in metrics.items()])
 
 
-__all__ = ["READY_WAIT_S", "AnnouncedArtifacts", "ArtifactWrite", "log_files"]
+__all__ = ["AWAITED_SUFFIX", "READY_WAIT_S", "AnnouncedArtifacts", "ArtifactWrite", "log_files"]

@@ -6,9 +6,10 @@ per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
 ``trainhooks report RUN_ID`` turns that folder into one HTML page.
 
-Figures are drawn by a low-priority child process (:mod:`._drawing`), started when the last planned
-trial starts (the search no longer needs the spare core then): the search figures as soon as that
-trial ends (during the refit), the model figure at ``model-fitted``. The run never waits for them:
+Figures are drawn by a low-priority child process (:mod:`._drawing`), started with the first trial
+when a tracker awaits them (creates ``figures.json.awaited``), else when the last planned trial
+starts (the search no longer needs the spare core then): the search figures as soon as that trial
+ends (during the refit), the model figure at ``model-fitted``. The run never waits for them:
 at its end the plugin queues the last drawing and ``figures.json`` (written last: the figures are
 complete once it exists), and the child finishes behind the user. ``trainhooks report`` and
 :meth:`ReportPlugin.wait` wait for that file.
@@ -102,7 +103,8 @@ class ReportPlugin:
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
         folder = store.report_dir(self._runs_dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / store.FIGURES_FILE).unlink(missing_ok=True)  # a resumed run's figures are not ready yet
+        for stale in (store.FIGURES_FILE, store.AWAITED_FILE):  # a resumed run's: not ready, not yet awaited
+            (folder / stale).unlink(missing_ok=True)
         # readers wait while this process lives: it starts the drawing process near the search's end
         store.write_json(folder / store.DRAWING_FILE, {"pid": os.getpid()})
         self.folder = folder
@@ -135,7 +137,7 @@ class ReportPlugin:
 
     def _on_trial_start(self, sender: Any, event: TrialStarted, **extra: Any) -> None:
         if event.run_id == self._run_id and self._redraws is not None:
-            self._guarded(self._redraws.trial_started)  # the last planned one starts the drawing process
+            self._guarded(self._redraws.trial_started)  # may start the drawing process
 
     def _on_epoch_end(self, sender: Any, event: EpochEnded, **extra: Any) -> None:
         if event.run_id != self._run_id or self._epochs is None or getattr(event, "unit", "epoch") != "epoch":

@@ -50,6 +50,7 @@ def test_report_figures_and_held_out_metrics_are_on_the_parent_run(mlflow_store:
     assert folder is not None
     # with MLflow on, the run itself waited for the drawing: the figures are complete when tune returns
     assert (folder / "figures.json").is_file()
+    assert (folder / "figures.json.awaited").is_file()  # it said so, and the drawing started early
     on_disk = sorted(p.name for p in folder.glob("*.png"))
     assert len(on_disk) == 5
 
