@@ -13,8 +13,14 @@ Prints, per variant, the medians of the run's wall time (``Session.run_config``,
 waits for), the ratio of the medians on/off, the extra seconds (median on - median off) and the
 median of each round's own ratio. Goal (issue 15): under 3% of wall (ratio < 1.03).
 
+Beside the walls, measures that a busy machine does not blur: the driver's CPU time during the run,
+the sum of the trials' own durations (what contention on the spare core slows), and for "on" the
+CPU time the drawing process had used when the run returned (without MLflow it starts with the
+last planned trial, so this is only that trial's share of its imports; see docs/reading-results.md).
+
 With ``--mlflow`` both variants log to a SQLite store in the work directory: the mlflow plugin
-waits at the run's end for the figures it logs, so this measures what a run with MLflow pays.
+waits at the run's end for the figures it logs (the drawing then starts with the first trial), so
+this measures what a run with MLflow pays.
 
 Run:  .venv/bin/python benchmarks/report_overhead.py [--rounds 7] [--mlflow]
 """
@@ -30,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _rounds import rotated
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.toml"
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -54,7 +62,25 @@ def child(variant: str, mlflow: bool) -> None:
     started, started_cpu = time.perf_counter(), time.process_time()
     result = session.run_config(config)
     wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    print(json.dumps({"run_id": result.run_id, "wall": wall, "cpu": cpu}))
+    trials = sum(trial["duration_s"] for trial in result.trials)
+    drawing = _drawing_cpu(Path("trainhooks-runs") / result.run_id / "report" / "drawing.json")
+    print(json.dumps({"run_id": result.run_id, "wall": wall, "cpu": cpu, "trials": trials, "drawing": drawing}))
+
+
+def _drawing_cpu(drawing_file: Path) -> float:
+    """CPU seconds the report's drawing process has used so far (0 without one, or when it has exited)."""
+    import psutil
+
+    if not drawing_file.is_file():
+        return 0.0
+    pid = json.loads(drawing_file.read_text())["pid"]
+    if pid == os.getpid():  # not started yet
+        return 0.0
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
 
 
 def run(variant: str, workdir: Path, mlflow: bool) -> dict[str, float]:
@@ -75,7 +101,7 @@ def run(variant: str, workdir: Path, mlflow: bool) -> dict[str, float]:
         assert len(drawn) == 5, drawn
     else:
         assert not folder.exists()
-    return {"wall": out["wall"], "process": process_wall, "cpu": out["cpu"]}
+    return {key: out[key] for key in ("wall", "cpu", "trials", "drawing")} | {"process": process_wall}
 
 
 def main() -> None:
@@ -94,7 +120,7 @@ def main() -> None:
     run("on", workdir, args.mlflow), run("off", workdir, args.mlflow)  # warm-up: file cache, bytecode, the store
     times: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
     for round_ in range(args.rounds):
-        for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
+        for variant in rotated(VARIANTS, round_):
             times[variant].append(run(variant, workdir, args.mlflow))
 
     def med(variant: str, key: str) -> float:
@@ -104,12 +130,15 @@ def main() -> None:
     print(f"quickstart ({QUICKSTART.name}, {mlflow}): {args.rounds} interleaved rounds, fresh processes, medians")
     for variant in VARIANTS:
         spread = ", ".join(f"{t['wall']:.2f}" for t in times[variant])
-        run_wall, process_wall, cpu = (med(variant, key) for key in ("wall", "process", "cpu"))
+        run_wall, process_wall, cpu, trials, drawing = (
+            med(variant, key) for key in ("wall", "process", "cpu", "trials", "drawing")
+        )  # fmt: skip
         print(
             f"  report {variant:3s}  run wall {run_wall:6.3f} s   process wall {process_wall:6.3f} s"
-            f"   driver CPU {cpu:6.3f} s   (run walls: {spread})"
+            f"   driver CPU {cpu:6.3f} s   trials {trials:6.3f} s   drawing CPU by the run's end {drawing:5.3f} s"
+            f"   (run walls: {spread})"
         )
-    for key, label in (("wall", "run wall"), ("process", "process wall")):
+    for key, label in (("wall", "run wall"), ("process", "process wall"), ("trials", "trials"), ("cpu", "driver CPU")):
         on, off = med("on", key), med("off", key)
         paired = statistics.median(
             a[key] / b[key] for a, b in zip(times["on"], times["off"], strict=True)
