@@ -31,6 +31,8 @@ started (for ``process``, the worker processes' first start is when the pool was
 trials the driver trained on a thread until then).
 
     .venv/bin/python benchmarks/parallel.py --rounds 3 --timeline      # the full comparison
+    .venv/bin/python benchmarks/parallel.py --rounds 3 --timeline --trials 32 --variants sequential,process
+                                         # twice the work: the fork server's one-off import amortised
     .venv/bin/python benchmarks/parallel.py --rounds 1 --trials 6      # a quick check
 """
 
