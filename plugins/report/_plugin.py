@@ -24,6 +24,7 @@ a run with MLflow waits for the drawing and one without does not.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -105,7 +106,7 @@ class ReportPlugin:
         folder.mkdir(parents=True, exist_ok=True)
         for stale in (store.FIGURES_FILE, store.AWAITED_FILE):  # a resumed run's: not ready, not yet awaited
             (folder / stale).unlink(missing_ok=True)
-        # readers wait while this process lives: it starts the drawing process near the search's end
+        # readers wait while this process lives: it starts the drawing process once a trial starts
         store.write_json(folder / store.DRAWING_FILE, {"pid": os.getpid()})
         self.folder = folder
         config = thaw(event.config)
@@ -137,7 +138,7 @@ class ReportPlugin:
 
     def _on_trial_start(self, sender: Any, event: TrialStarted, **extra: Any) -> None:
         if event.run_id == self._run_id and self._redraws is not None:
-            self._guarded(self._redraws.trial_started)  # may start the drawing process
+            self._guarded("starting the drawing process", self._redraws.trial_started)
 
     def _on_epoch_end(self, sender: Any, event: EpochEnded, **extra: Any) -> None:
         if event.run_id != self._run_id or self._epochs is None or getattr(event, "unit", "epoch") != "epoch":
@@ -149,21 +150,29 @@ class ReportPlugin:
             "score": metrics.get("score"),
             "score_std": metrics.get("score_std"),
         }
-        self._guarded(lambda: store.append_line(epochs, line, flush=False))  # flushed when the trial ends
+        self._guarded("saving an epoch", lambda: store.append_line(epochs, line, flush=False))  # flushed at trial end
 
-    def _guarded(self, receive: Any) -> None:
-        """Run a signal receiver's work; a failure is logged and stops the receivers (never raised into the run)."""
+    def _guarded(self, what: str, receive: Any) -> None:
+        """Do a signal receiver's work; a failure is logged and ends both receivers (never raised into the run).
+
+        Without them the figures are still drawn (at the first drawing), without learning curves.
+        """
         try:
             receive()
         except Exception as exc:
-            log.warning("report: learning curves not saved: %s: %s", type(exc).__name__, exc)
+            log.warning("report: %s failed (%s: %s); no learning curves for this run", what, type(exc).__name__, exc)
             self._disconnect()
+            epochs, self._epochs = self._epochs, None
+            if epochs is not None:
+                with contextlib.suppress(Exception):
+                    epochs.close()
 
     @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
-        if self._trials is None or self._epochs is None or self._redraws is None:
+        if self._trials is None or self._redraws is None:
             return
-        self._epochs.flush()  # the trial's curve, before the line that says it ended
+        if self._epochs is not None:
+            self._epochs.flush()  # the trial's curve, before the line that says it ended
         store.append_line(
             self._trials,
             {

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from report_support import ALL_FIGURES, png_sizes
 
-from trainhooks.hooks import ArtifactsWritten, ModelFitted, TrialEnded, hookimpl
+from trainhooks.hooks import ArtifactsWritten, ModelFitted, TrialEnded, TrialStarted, hookimpl
 from trainhooks.plugins.report import ReportPlugin
 from trainhooks.testing import EventRecorder, make_session, small_search
 
@@ -153,3 +153,32 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+class LoseTheEpochsFile:
+    """Closes the report's epoch file under it as the second trial starts (as if its disk went away)."""
+
+    plugin_name = "lose_the_epochs_file"
+
+    def __init__(self, report: ReportPlugin) -> None:
+        self.report = report
+
+    @hookimpl
+    def trainhooks_on_trial_start(self, event: TrialStarted) -> None:
+        if event.trial_id == 1 and self.report._epochs is not None:
+            self.report._epochs.close()
+
+
+def test_an_epoch_line_that_cannot_be_saved_never_breaks_the_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Epochs arrive on a signal (no hook isolation): the failure is one warning, the run and its figures go on."""
+    report = ReportPlugin()
+    session = make_session(EventRecorder(), report, LoseTheEpochsFile(report))
+    result = small_search(session, n_trials=4, plugin_config={"report": {"dir": str(tmp_path)}})
+    assert result.summary["n_complete"] == 4
+    assert report.wait()
+    warnings = [r.getMessage() for r in caplog.records if "saving an epoch failed" in r.getMessage()]
+    assert len(warnings) == 1 and "no learning curves for this run" in warnings[0]
+    assert "history.png" in png_sizes(report.folder)
+    assert len((report.folder / "trials.jsonl").read_text().splitlines()) == 4  # every trial still saved
