@@ -72,8 +72,6 @@ class Request:
     n_points: int = 1
     kernel_restarts: int = 2
     """Random restarts of the GP's kernel-hyperparameter fit (skopt's own choice is 2)."""
-    kernel: np.ndarray | None = None
-    """The previous proposal's fitted kernel hyperparameters (log scale): where this fit starts."""
 
     @property
     def fits(self) -> bool:
@@ -85,8 +83,6 @@ class Request:
 class Proposal:
     points: list[list[Any]]
     hedge: Hedge | None = None
-    kernel: np.ndarray | None = None
-    """The GP's fitted kernel hyperparameters (log scale), for the next request's warm start."""
     modelled: bool = False
     """True when the points came from the fitted surrogate (False: random initial points)."""
     where: str = field(default="here", compare=False)
@@ -118,31 +114,19 @@ def fitted_optimizer(request: Request) -> Any:
 
 
 def gp_estimator(request: Request, rng: np.random.RandomState) -> Any:
-    """skopt's own GP (``cook_estimator``), with ``request.kernel_restarts`` and the warm-start kernel.
+    """skopt's own GP (``cook_estimator``) with ``request.kernel_restarts`` restarts of its kernel fit.
 
     It draws its seed from ``rng`` exactly as ``Optimizer`` does when given ``"GP"``, so the
     Optimizer's random stream (its initial points, acquisition samples) is the same either way.
     """
-    from skopt.learning.gaussian_process.kernels import WhiteKernel
     from skopt.utils import cook_estimator
 
-    gp = cook_estimator(
+    return cook_estimator(
         "GP",
         space=request.dimensions,
         random_state=rng.randint(0, np.iinfo(np.int32).max),
         n_restarts_optimizer=request.kernel_restarts,
     )
-    if request.kernel is not None:  # the fitted kernel of the previous point, its noise term included
-        gp.set_params(kernel=(gp.kernel + WhiteKernel()).clone_with_theta(request.kernel))
-    return gp
-
-
-def fitted_kernel(optimizer: Any) -> np.ndarray | None:
-    """The last GP fit's kernel hyperparameters with its noise level (skopt zeroes it after fitting)."""
-    model = optimizer.models[-1] if optimizer.models else None
-    if model is None or getattr(model, "noise_", None) is None:
-        return None
-    return np.append(model.kernel_.k1.theta, np.log(model.noise_))
 
 
 def propose(request: Request) -> Proposal:
@@ -154,7 +138,7 @@ def propose(request: Request) -> Proposal:
     hedge = request.hedge
     if optimizer.models and optimizer.acq_func == "gp_hedge":
         hedge = Hedge(optimizer.gains_.copy(), list(optimizer.next_xs_))
-    return Proposal([list(p) for p in points], hedge, fitted_kernel(optimizer), modelled=bool(optimizer.models))
+    return Proposal([list(p) for p in points], hedge, modelled=bool(optimizer.models))
 
 
 class Proposer:
@@ -332,7 +316,6 @@ __all__ = [
     "Proposal",
     "Proposer",
     "Request",
-    "fitted_kernel",
     "fitted_optimizer",
     "gp_estimator",
     "point_seed",

@@ -95,7 +95,6 @@ class BayesStrategy:
             },
         }
         self._kernel_restarts = settings.kernel_restarts
-        self._kernel_warm_start = settings.kernel_warm_start
         self._seed = random_state if random_state is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._n_trials = n_trials
         self._lookahead = settings.lookahead
@@ -106,7 +105,6 @@ class BayesStrategy:
         self._running: list[list[Any]] = []  # asked and not told yet: each is told a lie in snapshots
         self._asked = 0
         self._hedge: Hedge | None = None
-        self._kernel: np.ndarray | None = None  # the last fit's kernel: the next fit's start (warm start)
         self._next: Future[Proposal] | None = None  # the lookahead: point ``self._asked``, being computed
         self._worst: float | None = None
         self.proposals: list[Proposal] = []
@@ -119,7 +117,8 @@ class BayesStrategy:
         ready = future is not None and future.done()
         proposal = (future or self._propose(1)).result()
         self.ready_at_ask += ready and proposal.modelled
-        self._remember(proposal)
+        self._hedge = proposal.hedge
+        self.proposals.append(proposal)
         params = self._params(proposal.points[0])
         self._asked += 1
         self._running.append([params[name] for name in self._names])
@@ -131,7 +130,8 @@ class BayesStrategy:
         """``n`` points at once (constant liar): the :class:`trainhooks.hooks.BatchStrategy` protocol."""
         self._next = None  # a lookahead from point-by-point asks, if any: the batch replaces it
         proposal = self._propose(n).result()
-        self._remember(proposal)
+        self._hedge = proposal.hedge
+        self.proposals.append(proposal)
         self._asked += len(proposal.points)
         return [self._params(point) for point in proposal.points]
 
@@ -161,13 +161,6 @@ class BayesStrategy:
         """skopt's ``Optimizer`` as the next point would see it now (its ``models``, ``Xi``, ``yi``): for inspection."""
         return fitted_optimizer(self._request(1))
 
-    def _remember(self, proposal: Proposal) -> None:
-        """What the next snapshot carries over from a proposal: gp_hedge's gains, the fitted kernel."""
-        self._hedge = proposal.hedge
-        if self._kernel_warm_start and proposal.kernel is not None:
-            self._kernel = proposal.kernel
-        self.proposals.append(proposal)
-
     def _propose(self, n_points: int) -> Future[Proposal]:
         return self._proposer.submit(self._request(n_points))
 
@@ -184,7 +177,6 @@ class BayesStrategy:
             hedge=self._hedge,
             n_points=n_points,
             kernel_restarts=self._kernel_restarts,
-            kernel=self._kernel,
         )
 
     def _params(self, point: list[Any]) -> dict[str, Any]:
