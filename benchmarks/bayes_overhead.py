@@ -5,9 +5,9 @@ log-uniform 1e-5..1e-1), 3 folds (``StratifiedKFold(3)``, accuracy), one process
 
 - ``lookahead``:    trainhooks ``strategy = "bayes"`` (default: the next point is computed on the
                     helper process while a trial trains)
-- ``old-defaults``: the same with skopt's own optimizer settings, the defaults before they were
-                    measured (``kernel_restarts = 2``, ``kernel_warm_start = false``,
-                    ``n_points = 10000``, ``n_restarts_optimizer = 5``)
+- ``old-defaults``: the same with skopt's own acquisition search, the defaults before they were
+                    measured (``n_points = 10000``, ``n_restarts_optimizer = 5``; the helper's
+                    early ``import skopt`` helps both)
 - ``no-lookahead``: the same with ``[search.bayes] lookahead = false`` (each point after the
                     previous result, in the driver: what ``bayes`` did before)
 - ``thread``:       the lookahead on a thread of the driver instead of the helper process (the
@@ -44,7 +44,7 @@ from peers import TARGET_GAP, time_to_target
 
 N_TRIALS, FOLDS = 30, 3
 VARIANTS = ("lookahead", "old-defaults", "no-lookahead", "thread", "skopt", "optuna")
-OLD_DEFAULTS = {"kernel_restarts": 2, "kernel_warm_start": False, "n_points": 10000, "n_restarts_optimizer": 5}
+OLD_DEFAULTS = {"n_points": 10000, "n_restarts_optimizer": 5}
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 SPACE = {"C": {"low": 1e-2, "high": 1e3, "log": True}, "gamma": {"low": 1e-5, "high": 1e-1, "log": True}}
 
