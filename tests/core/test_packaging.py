@@ -35,4 +35,4 @@ def test_wheel_contains_every_module(tmp_path: Path) -> None:
     assert not any(n.startswith(("core/", "plugins/", "hooks/")) for n in names), "no top-level core/plugins module"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "trainhooks = trainhooks.cli:main" in text and "[pytest11]" in text
+    assert "trainhooks = trainhooks.cli.console:run" in text and "[pytest11]" in text
