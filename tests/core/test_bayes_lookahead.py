@@ -171,6 +171,14 @@ def test_the_optimizer_cost_settings_are_checked_one_line_each() -> None:
     assert [line.split(":")[0] for line in lines] == [f"search.bayes.{key}" for key in bayes]
 
 
+def test_the_helper_imports_skopt_before_its_first_request() -> None:
+    """~0.8 s of imports happen while the random first trials run, not at the first model-based point."""
+    code = "import io, sys; from trainhooks.bayes_lookahead import serve; "
+    code += "serve(io.BytesIO(), io.BytesIO()); print('skopt' in sys.modules)"  # no request: EOF at once
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "True"
+
+
 def test_the_helper_process_dies_with_the_driver() -> None:
     driver = textwrap.dedent(
         """
