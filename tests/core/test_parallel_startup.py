@@ -13,8 +13,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from helpers import HELPER_PATH
+
+
+def run_fresh(tmp_path: Path, source: str) -> Any:
+    """Run ``source`` as a script in a fresh Python process (no fork server yet); its last line, parsed."""
+    script = tmp_path / "search.py"
+    script.write_text(source, encoding="utf-8")
+    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 SCRIPT = """
 import json
@@ -38,14 +52,7 @@ if __name__ == "__main__":
 
 
 def test_the_driver_trains_while_the_pool_starts_and_the_results_equal_the_sequential_run(tmp_path: Path) -> None:
-    script = tmp_path / "search.py"
-    script.write_text(SCRIPT, encoding="utf-8")
-    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_fresh(tmp_path, SCRIPT)
 
     assert out["parallel"] == out["sequential"]
     assert out["best"][0] == out["best"][1]
@@ -88,14 +95,7 @@ if __name__ == "__main__":
 
 
 def test_a_fork_server_killed_while_it_starts_is_started_again_and_the_search_completes(tmp_path: Path) -> None:
-    script = tmp_path / "search.py"
-    script.write_text(KILL_SCRIPT, encoding="utf-8")
-    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_fresh(tmp_path, KILL_SCRIPT)
     assert len(out["killed"]) == 1
     assert out["parallel"] == out["sequential"]  # every trial complete, as in the sequential run
     assert any(w.startswith("pid ") for w in out["workers"]), out["workers"]
@@ -117,12 +117,5 @@ if __name__ == "__main__":
 
 
 def test_a_trial_that_cannot_be_sent_to_a_worker_fails_even_when_the_driver_would_train_it(tmp_path: Path) -> None:
-    script = tmp_path / "search.py"
-    script.write_text(UNSENDABLE_SCRIPT, encoding="utf-8")
-    env = {"PYTHONPATH": HELPER_PATH, "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    errors = json.loads(done.stdout.strip().splitlines()[-1])
+    errors = run_fresh(tmp_path, UNSENDABLE_SCRIPT)
     assert len(errors) == 3 and all("cannot send the trial to a worker process" in e for e in errors), errors
