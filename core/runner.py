@@ -429,9 +429,11 @@ class Runner:
         it is the same deterministic fit the driver would run, so the model does not depend on
         where it ran.
         """
-        best = self._best_so_far() if self.spec.search.refit else None
         start_refit = getattr(executor, "start_refit", None)  # an optional RefitsInWorkers capability
-        if best is None or start_refit is None:
+        if start_refit is None or not self.spec.search.refit:
+            return
+        best = self._best_so_far()  # sorts the results: only for executors that can refit
+        if best is None:
             return
         key = (best.trial_id, best.best_epoch)
         if self._refitted is not None and self._refitted[0] == key:
