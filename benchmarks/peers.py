@@ -15,12 +15,13 @@ candidates, 5 stratified folds, accuracy):
   mlflow plugin blocked / on
 
 **Model-based** (digits, ``SVC``, ``C`` log-uniform 1e-2..1e3 and ``gamma`` log-uniform
-1e-5..1e-1, 30 trials, 3 folds, accuracy, seed 0, each library's default settings):
+1e-5..1e-1, 30 trials, 3 folds, accuracy, each library's default settings; round ``r`` gives
+every variant the search seed ``r``, data, folds and model unchanged):
 
 - ``th-bayes-off`` / ``th-bayes-on``: ``strategy="bayes"`` (skopt GP), mlflow plugin blocked / on
 - ``bayessearchcv``: skopt's ``BayesSearchCV``; ``skopt-ask-tell``: a raw skopt ``Optimizer`` loop
 - ``th-tpe``: ``strategy="tpe"`` (the ``optuna`` extra); ``optuna-tpe``: an Optuna study with
-  ``TPESampler(seed=0)``; ``optuna-tpe-mlflow``: the same with ``MLflowCallback``
+  ``TPESampler(seed)``; ``optuna-tpe-mlflow``: the same with ``MLflowCallback``
   (needs ``optuna-integration[mlflow]``; skipped with the reason printed when it is missing)
 
 trainhooks runs with the ``progress``, ``metrics`` and ``report`` plugins blocked (the peers draw
@@ -28,6 +29,13 @@ and serve nothing) and everything a user always has (``early_stopping``, ``rbac`
 ``data_checks``, the run journal) left on. Every MLflow variant gets a fresh SQLite store in its own
 temporary directory (also its working directory). trainhooks gets ``blas_threads = 1``: by default it
 sizes native thread pools to cores / n_jobs (2 here) whatever ``OPENBLAS_NUM_THREADS`` says.
+
+The search seed: in round ``r`` (counted from 0) every model-based variant searches with seed ``r``
+(trainhooks' ``random_state``, ``BayesSearchCV(random_state)``, ``Optimizer(random_state)``,
+``TPESampler(seed)``). With 30 trials, which variant reaches a good point first is largely one
+seed's luck, so samplers are compared over seeds, not on one. The data, the folds (unshuffled
+``StratifiedKFold``, no held-out split) and the model do not depend on it; the grid family is
+deterministic and ignores it.
 
 Printed per variant (medians over rounds):
 
@@ -43,14 +51,17 @@ Printed per variant (medians over rounds):
   loop's wall) / trials, the price of the framework over writing the loop yourself.
 - ``best``: the best mean cross-validation score found.
 - ``to-target``: seconds from process start until the variant's best-so-far came within 0.2% of
-  the best score any variant of the same family found in that round (``-`` if it never did).
+  the best score any variant of the same family found in that round (so with that round's seed);
+  a round in which the variant never got there counts as its wall time of that round.
   Completion times come from the run journal (``trainhooks-runs/<run_id>/journal.jsonl``,
   ``trial-ended`` timestamps) for trainhooks, from a timing scorer wrapper (GridSearchCV,
   BayesSearchCV) or the loop itself for the peers.
 
-Then the ratios against the goals of issue 16.
+Then, per model-based variant, over the rounds (seeds): the median and mean best score, in how many
+rounds it reached the target, and its median time to target over those rounds only; then the ratios
+against the goals of issue 16 (time-to-target ratios use the medians above, misses counted as the wall).
 
-    .venv/bin/python benchmarks/peers.py --rounds 3          # the full comparison (minutes)
+    .venv/bin/python benchmarks/peers.py --rounds 7          # the full comparison (~9 min, 7 seeds)
     .venv/bin/python benchmarks/peers.py --rounds 1 --quick  # small budgets, to try it out
     .venv/bin/python benchmarks/peers.py --variants bare,th-grid-off --rounds 1
 """
@@ -84,6 +95,7 @@ MODEL_VARIANTS = (
     "optuna-tpe-mlflow",
 )
 SEED, SCORING, TARGET_GAP = 0, "accuracy", 0.002
+"""``SEED``: the grid family's seed (its search does not draw); a model-based search's seed is the round's number."""
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 TH_BLOCKED = ["progress", "metrics", "report"]
 """trainhooks plugins blocked in every trainhooks variant (``--no-plugin`` on the command line)."""
@@ -195,7 +207,7 @@ class _TimedScorer:
 # -- the variants (each runs in its own process: ``--run NAME``) --------------------------------
 
 
-def run_bare(b: dict[str, int]) -> dict[str, Any]:
+def run_bare(b: dict[str, int], seed: int) -> dict[str, Any]:
     from sklearn.model_selection import ParameterGrid
 
     X, y = _data()
@@ -207,7 +219,7 @@ def run_bare(b: dict[str, int]) -> dict[str, Any]:
     return timeline.out()
 
 
-def run_gscv(b: dict[str, int], autolog: bool = False) -> dict[str, Any]:
+def run_gscv(b: dict[str, int], seed: int, autolog: bool = False) -> dict[str, Any]:
     from sklearn.model_selection import GridSearchCV
 
     X, y = _data()
@@ -222,7 +234,7 @@ def run_gscv(b: dict[str, int], autolog: bool = False) -> dict[str, Any]:
     return scorer.search_out(search, b["grid_folds"])
 
 
-def run_bayessearchcv(b: dict[str, int]) -> dict[str, Any]:
+def run_bayessearchcv(b: dict[str, int], seed: int) -> dict[str, Any]:
     from skopt import BayesSearchCV
     from skopt.space import Real
 
@@ -230,19 +242,19 @@ def run_bayessearchcv(b: dict[str, int]) -> dict[str, Any]:
     space = {name: Real(lo, hi, prior="log-uniform") for name, (lo, hi) in BOUNDS.items()}
     scorer = _TimedScorer()
     search = BayesSearchCV(
-        _svc(), space, n_iter=b["trials"], cv=b["model_folds"], scoring=scorer, random_state=SEED, n_jobs=1
+        _svc(), space, n_iter=b["trials"], cv=b["model_folds"], scoring=scorer, random_state=seed, n_jobs=1
     )
     search.fit(X, y)
     return scorer.search_out(search, b["model_folds"])
 
 
-def run_skopt_ask_tell(b: dict[str, int]) -> dict[str, Any]:
+def run_skopt_ask_tell(b: dict[str, int], seed: int) -> dict[str, Any]:
     from skopt import Optimizer
     from skopt.space import Real
 
     X, y = _data()
     names = list(BOUNDS)
-    opt = Optimizer([Real(lo, hi, prior="log-uniform") for lo, hi in BOUNDS.values()], random_state=SEED)
+    opt = Optimizer([Real(lo, hi, prior="log-uniform") for lo, hi in BOUNDS.values()], random_state=seed)
     timeline, best = Timeline(), (-1.0, {})
     for _ in range(b["trials"]):
         point = opt.ask()
@@ -254,7 +266,7 @@ def run_skopt_ask_tell(b: dict[str, int]) -> dict[str, Any]:
     return timeline.out()
 
 
-def run_optuna(b: dict[str, int], mlflow_callback: bool = False) -> dict[str, Any]:
+def run_optuna(b: dict[str, int], seed: int, mlflow_callback: bool = False) -> dict[str, Any]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -270,25 +282,25 @@ def run_optuna(b: dict[str, int], mlflow_callback: bool = False) -> dict[str, An
         from optuna.integration.mlflow import MLflowCallback
 
         callbacks.append(MLflowCallback(tracking_uri=os.environ["MLFLOW_TRACKING_URI"], metric_name=SCORING))
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=SEED))
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=b["trials"], callbacks=callbacks)
     timeline.refit(_svc(), study.best_params, X, y)
     return timeline.out()
 
 
-def run_trainhooks(b: dict[str, int], strategy: str, mlflow_on: bool) -> dict[str, Any]:
-    """trainhooks.tune as a user calls it; the timeline is read back from the run's journal."""
+def run_trainhooks(b: dict[str, int], seed: int, strategy: str, mlflow_on: bool) -> dict[str, Any]:
+    """trainhooks.tune as a user calls it (grid: seed ``SEED``); the timeline is read back from the run's journal."""
     import trainhooks
 
     X, y = _data()
     if strategy == "grid":
-        estimator, space, n_trials, folds = _lr(), _grid(b), 2 * b["grid_c"], b["grid_folds"]
+        estimator, space, n_trials, folds, seed = _lr(), _grid(b), 2 * b["grid_c"], b["grid_folds"], SEED
     else:
         estimator, n_trials, folds = _svc(), b["trials"], b["model_folds"]
         space = {name: {"low": lo, "high": hi, "log": True} for name, (lo, hi) in BOUNDS.items()}
     result = trainhooks.tune(
         estimator, space, X, y,
-        strategy=strategy, n_trials=n_trials, cv=folds, scoring=SCORING, random_state=SEED,
+        strategy=strategy, n_trials=n_trials, cv=folds, scoring=SCORING, random_state=seed,
         max_epochs=1, n_jobs=1, blas_threads=1, experiment="peers",
         tracking_uri=os.environ["MLFLOW_TRACKING_URI"] if mlflow_on else None,
         disable=TH_BLOCKED + ([] if mlflow_on else ["mlflow"]),
@@ -306,20 +318,21 @@ def journal_timeline(path: Path) -> dict[str, Any]:
     return {"trials": trials, "work_s": sum(e["duration_s"] for e in ended) + refit}
 
 
-RUNNERS: dict[str, Callable[[dict[str, int]], dict[str, Any]]] = {
+RUNNERS: dict[str, Callable[[dict[str, int], int], dict[str, Any]]] = {
     "bare": run_bare,
     "gscv": run_gscv,
-    "gscv-autolog": lambda b: run_gscv(b, autolog=True),
-    "th-grid-off": lambda b: run_trainhooks(b, "grid", mlflow_on=False),
-    "th-grid-on": lambda b: run_trainhooks(b, "grid", mlflow_on=True),
-    "th-bayes-off": lambda b: run_trainhooks(b, "bayes", mlflow_on=False),
-    "th-bayes-on": lambda b: run_trainhooks(b, "bayes", mlflow_on=True),
+    "gscv-autolog": lambda b, seed: run_gscv(b, seed, autolog=True),
+    "th-grid-off": lambda b, seed: run_trainhooks(b, seed, "grid", mlflow_on=False),
+    "th-grid-on": lambda b, seed: run_trainhooks(b, seed, "grid", mlflow_on=True),
+    "th-bayes-off": lambda b, seed: run_trainhooks(b, seed, "bayes", mlflow_on=False),
+    "th-bayes-on": lambda b, seed: run_trainhooks(b, seed, "bayes", mlflow_on=True),
     "bayessearchcv": run_bayessearchcv,
     "skopt-ask-tell": run_skopt_ask_tell,
-    "th-tpe": lambda b: run_trainhooks(b, "tpe", mlflow_on=False),
+    "th-tpe": lambda b, seed: run_trainhooks(b, seed, "tpe", mlflow_on=False),
     "optuna-tpe": run_optuna,
-    "optuna-tpe-mlflow": lambda b: run_optuna(b, mlflow_callback=True),
+    "optuna-tpe-mlflow": lambda b, seed: run_optuna(b, seed, mlflow_callback=True),
 }
+"""Each variant's body, given the budget and the round's search seed (the grid family ignores it)."""
 
 
 def skip_reason(name: str) -> str | None:
@@ -332,11 +345,13 @@ def skip_reason(name: str) -> str | None:
 # -- the driver -----------------------------------------------------------------------------------
 
 
-def run_variant(name: str, quick: bool) -> dict[str, Any]:
-    """One variant in a fresh process in a fresh directory; its timeline relative to process start."""
+def run_variant(name: str, quick: bool, seed: int) -> dict[str, Any]:
+    """One variant with search seed ``seed`` in a fresh process in a fresh directory; its timeline
+    relative to process start."""
     with tempfile.TemporaryDirectory(prefix=f"peers-{name}-") as tmp:
         env = {**os.environ, **ONE_THREAD, "MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}"}
-        command = [sys.executable, str(Path(__file__).resolve()), "--run", name, *(["--quick"] if quick else [])]
+        command = [sys.executable, str(Path(__file__).resolve()), "--run", name, "--seed", str(seed)]
+        command += ["--quick"] if quick else []
         t0, started, cpu0 = time.time(), time.perf_counter(), _children_cpu()
         proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
         wall, cpu = time.perf_counter() - started, _children_cpu() - cpu0
@@ -376,9 +391,9 @@ def time_to_target(trials: list[tuple[float, float | None, float]], target: floa
     return None
 
 
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if len(known) == len(values) and known else None
+def _ttt_or_wall(run: dict[str, Any]) -> float:
+    """The run's time to target; a run that never reached it counts as its whole wall time."""
+    return run["wall_s"] if run["ttt"] is None else run["ttt"]
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -387,6 +402,23 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else 1000 * seconds
+
+
+def seeds(runs: dict[str, list[dict[str, Any]]]) -> None:
+    """The model-based variants over the rounds' seeds: best score, and how often and how fast each
+    reached the round's target (the median time over the rounds that reached it only)."""
+    model = {name: rs for name, rs in runs.items() if name in MODEL_VARIANTS}
+    if not model:
+        return
+    print(f"\nmodel-based, over {len(next(iter(model.values())))} seeds (round r searches with seed r):")
+    print("  variant            best median    mean   reached target   to-target s, median of those")
+    for name, rs in model.items():
+        best = [r["best"] for r in rs]
+        hit = [r["ttt"] for r in rs if r["ttt"] is not None]
+        print(
+            f"  {name:18s} {statistics.median(best):11.4f} {statistics.fmean(best):7.4f}"
+            f"   {len(hit):5d} of {len(rs):<5d}   {_fmt(statistics.median(hit) if hit else None, '10.2f')}"
+        )
 
 
 def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
@@ -402,13 +434,13 @@ def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
             "ovh": statistics.median((r["wall_s"] - r["work_s"]) / n for r in rs),
             "loop": statistics.median(r["loop_s"] for r in rs),
             "best": statistics.median(r["best"] for r in rs),
-            "ttt": _median([r["ttt"] for r in rs]),
+            "ttt": statistics.median(_ttt_or_wall(r) for r in rs),
         }
     bare = runs.get("bare")
     print(f"\nmedians of {len(next(iter(runs.values())))} rounds (fresh process each, n_jobs=1, BLAS 1 thread):")
     print(
         "  variant              wall s    CPU s   work s  ovh/trial ms  loop ms/trial  vs bare ms/trial"
-        "   best   to-target s"
+        "   best   to-target s (a miss counts as the wall)"
     )
     for name, m in med.items():
         vs_bare = "-"
@@ -420,6 +452,7 @@ def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
             f"{1000 * m['loop']:13.0f}  {vs_bare:>16s}  "
             f"{m['best']:.4f}  {_fmt(m['ttt'], '10.2f')}"
         )
+    seeds(runs)
 
     def ratio(a: str, b_: str, key: str = "wall") -> float | None:
         if a not in med or b_ not in med or med[a][key] is None or med[b_][key] is None:
@@ -436,7 +469,7 @@ def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
         ("bayes: all overhead per trial (plugin off), ms", _ms(ovh), "info"),
         ("bayes: the same, raw skopt ask/tell loop, ms", _ms(med.get("skopt-ask-tell", {}).get("ovh")), "info"),
         ("bayes: the same, Optuna TPE, ms", _ms(med.get("optuna-tpe", {}).get("ovh")), "info"),
-        ("bayes: time-to-target / Optuna TPE's", ratio("th-bayes-off", "optuna-tpe", "ttt"), "<= 1"),
+        ("bayes: time-to-target / Optuna TPE's (miss = wall)", ratio("th-bayes-off", "optuna-tpe", "ttt"), "<= 1"),
         ("bayes: wall plugin on / off", ratio("th-bayes-on", "th-bayes-off"), "<= 1.05"),
         ("grid: wall plugin on - off, s", diff("th-grid-on", "th-grid-off"), "<= 1 s"),
         ("grid: wall plugin on / off", ratio("th-grid-on", "th-grid-off"), "info"),
@@ -446,7 +479,7 @@ def report(runs: dict[str, list[dict[str, Any]]], b: dict[str, int]) -> None:
         ("bayes: wall trainhooks (off) / Optuna TPE", ratio("th-bayes-off", "optuna-tpe"), "info"),
         ("bayes: wall trainhooks (off) / raw skopt ask-tell", ratio("th-bayes-off", "skopt-ask-tell"), "info"),
         ("tpe: wall trainhooks tpe / Optuna TPE", ratio("th-tpe", "optuna-tpe"), "info"),
-        ("tpe: time-to-target trainhooks tpe / Optuna TPE", ratio("th-tpe", "optuna-tpe", "ttt"), "info"),
+        ("tpe: time-to-target th tpe / Optuna TPE (miss = wall)", ratio("th-tpe", "optuna-tpe", "ttt"), "info"),
     )
     for label, value, goal in goals:
         print(f"  {label:52s} {_fmt(value, '8.3f')}   (goal {goal})")
@@ -458,11 +491,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small budgets (3x2 grid x 3 folds, 8 trials)")
     parser.add_argument("--variants", help="comma-separated subset of the variants (default: all)")
     parser.add_argument("--run", choices=list(RUNNERS), help=argparse.SUPPRESS)  # one variant, in this process
+    parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)  # its search seed
     args = parser.parse_args()
     b = budget(args.quick)
     if args.run:
         _quiet()
-        print(json.dumps(RUNNERS[args.run](b)))
+        print(json.dumps(RUNNERS[args.run](b, args.seed)))
         return
 
     chosen = args.variants.split(",") if args.variants else list(RUNNERS)
@@ -479,11 +513,11 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     for round_ in range(args.rounds):
         for name in rotated(variants, round_):
-            runs[name].append(run_variant(name, args.quick))
+            runs[name].append(run_variant(name, args.quick, seed=round_))
             last = runs[name][-1]
             print(
-                f"round {round_ + 1} {name:18s} wall {last['wall_s']:6.2f} s  work {last['work_s']:6.2f} s  "
-                f"best {last['best']:.4f}",
+                f"round {round_ + 1} (seed {round_}) {name:18s} wall {last['wall_s']:6.2f} s  "
+                f"work {last['work_s']:6.2f} s  best {last['best']:.4f}",
                 flush=True,
             )
         for family in (GRID_VARIANTS, MODEL_VARIANTS):  # the target: best of the family in this round
