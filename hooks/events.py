@@ -279,10 +279,11 @@ class ArtifactsWritten(Event):
 
     Files may still be being written when it is sent: a producer that writes them off the critical
     path (the ``report`` plugin draws in a background process) names a ``ready_file`` that it writes
-    last. A consumer that must copy the files waits for that file (bounded, up to the end of the
-    run) and then takes those of ``paths`` that exist; one that only needs to know where they are
-    goes on at once. A producer that starts its last files at ``run-ended`` handles it with
-    ``@hookimpl(tryfirst=True)``, so they are under way before a consumer's ``run-ended`` waits.
+    last. A consumer that must copy the files waits for that file (bounded), off the run's critical
+    path if it can (the ``mlflow`` plugin's writer process logs them after the run), and then
+    takes those of ``paths`` that exist; one that only needs to know where they are goes on at
+    once. A producer that starts its last files at ``run-ended`` handles it with
+    ``@hookimpl(tryfirst=True)``, so they are under way before a consumer's ``run-ended``.
     """
 
     name: ClassVar[str] = "artifacts-written"
@@ -299,10 +300,7 @@ class ArtifactsWritten(Event):
     ``"test_f1/malignant"``): name → finite value."""
     ready_file: str | None = None
     """``None``: every file exists and is complete now. Otherwise a file the producer writes after
-    all the others (e.g. the report's ``figures.json``): once it exists, the files are complete. A
-    consumer that will wait for it at the run's end creates ``<ready_file>.awaited`` (empty) when it
-    gets the event, so a producer that would defer its work to leave the CPU to the search (the
-    report's drawing) starts it early instead."""
+    all the others (e.g. the report's ``figures.json``): once it exists, the files are complete."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ here, and by the writer in everything it sends to MLflow.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import time
@@ -74,6 +75,18 @@ class MlflowPlugin:
         self._writes: RunWrites | None = None
         self._reset()
 
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until the last run's late writes are made: files another plugin was still writing at its end.
+
+        The run does not wait for them (e.g. the ``report`` plugin's figures, drawn in the background):
+        the writer process logs them on the parent run once they are complete, and finishes that
+        after this process has ended if need be. Call this before reading them from MLflow in the
+        same process (a test, a notebook).
+
+        :return: False if ``timeout_s`` passed first.
+        """
+        return not concurrent.futures.wait(self._late, timeout=timeout_s).not_done
+
     def _reset(self) -> None:
         if self._writes is not None:  # a previous run that never ended (should not happen)
             self._writes.close()
@@ -87,6 +100,7 @@ class MlflowPlugin:
         self._warned_outage = False
         self._scoring: str | None = None
         self._artifacts = AnnouncedArtifacts()  # files other plugins wrote for the run
+        self._late: list[Future[Any]] = []  # its writes of files still being written at its end
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -364,7 +378,7 @@ class MlflowPlugin:
         """Log another plugin's files on the parent run: now if complete, else at the run's end (``_artifacts``)."""
         write = self._artifacts.add(event)
         if write is not None:
-            self._submit(write.what, "log_artifacts", *write.args())
+            self._submit(write.what, write.command, *write.args())
 
     # -- end -----------------------------------------------------------------------------------
 
@@ -381,11 +395,10 @@ class MlflowPlugin:
         elif self.settings.log_trials == "top_k":
             for record in layout.top_trials(records, self.settings.top_k):
                 writes.submit(f"logging trial {record.trial_id}", "log_trial", record)
-        announced, late = self._artifacts.at_end()  # e.g. the report's figures, drawn in the background
-        for write in announced:
-            writes.submit(write.what, "log_artifacts", *write.args())
-        for line in late:
-            self._note(f"mlflow: {line}")
+        for write in self._artifacts.at_end():  # e.g. the report's figures, drawn in the background
+            logged = writes.submit(write.what, write.command, *write.args())
+            if write.ready_file is not None:  # nothing waits for a late write but wait()
+                self._late.append(logged)
         writes.submit(
             "ending the parent run",
             "close_parent",

@@ -74,10 +74,14 @@ SPOOLED = frozenset(
 )
 """The writes a failure keeps in the spool: everything that needs no answer to go on."""
 
+LATE_COMMAND = "log_when_ready"
+"""``log_artifacts`` for files another process is still writing: made once their ``ready_file`` exists."""
+
 COMMANDS = SPOOLED | {"register", "alias_holder", "set_alias", "end_run", "drain", "spool", "pending", "sync"}
+COMMANDS = COMMANDS | {LATE_COMMAND}  # the one answered out of order (``serve``)
 """What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run``, ``drain``,
-``spool`` (where the run keeps writes it cannot make), ``pending`` (a last try; how many are left) and
-``sync`` (send other runs' spools)."""
+``spool`` (where the run keeps writes it cannot make), ``pending`` (a last try; how many are left),
+``sync`` (send other runs' spools) and :data:`LATE_COMMAND`."""
 
 _ALWAYS = frozenset({"drain", "end_run", "spool", "pending", "sync"})  # still run after a failure
 _NOT_WRITES = frozenset({"drain", "forget", "end_run", "spool", "pending", "sync"})  # never listed as skipped
@@ -86,6 +90,8 @@ FIRST_RETRY_S = 2.0
 """Seconds before the first retry of a run's kept writes; each failed retry doubles the wait."""
 MAX_RETRY_S = 60.0
 """The longest wait between two retries."""
+READY_POLL_S = 0.05
+"""How often a late write's ``ready_file`` (another process's file) is looked for."""
 
 
 @dataclass(frozen=True)
@@ -198,11 +204,14 @@ class WriterProcess:
         return future
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Let the process finish what it was sent, then stop it."""
+        """Let the process finish what it was sent, then stop it; a process left with late writes only goes on alone.
+
+        Such a process (its late writes wait for another process's files, see :data:`LATE_COMMAND`)
+        detaches: it tells us so and makes them after this process has ended.
+        """
         self._outbox.put(None)
-        try:
-            self._proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
+        self._threads["receiver"].join(timeout_s)  # ends when the process exits or detaches
+        if self._threads["receiver"].is_alive():
             self._proc.kill()
             self._proc.wait()
 
@@ -226,6 +235,8 @@ class WriterProcess:
                 seq, reply = pickle.load(self._proc.stdout)
             except Exception:  # EOF, or the process died mid-reply
                 self._lost()
+                return
+            if seq is None:  # it detached (shutdown): its late writes go on without us
                 return
             self._reply(seq, reply)
 
@@ -480,21 +491,100 @@ def _read_commands(commands: BinaryIO, inbox: queue.Queue[Any]) -> None:
             return
 
 
+class _Replies:
+    """The pipe replies go back on, until the driver lets go of this process (or is gone)."""
+
+    def __init__(self, replies: BinaryIO) -> None:
+        self._out: BinaryIO | None = replies
+
+    def send(self, seq: int | None, reply: tuple[str, Any]) -> None:
+        if self._out is None:
+            return
+        try:
+            pickle.dump((seq, reply), self._out, protocol=pickle.HIGHEST_PROTOCOL)
+            self._out.flush()
+        except OSError:  # the driver is gone (killed): the writes still get made
+            self._out = None
+
+    def detach(self) -> None:
+        """Tell the driver it need not wait for us, then write nowhere: nobody reads our output any more."""
+        self.send(None, ("detached", None))
+        out, self._out = self._out, None
+        if out is not None:
+            with contextlib.suppress(OSError):
+                out.close()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):  # stray prints and MLflow's own output (fd 1 is already stderr)
+            os.dup2(devnull, fd)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the driver's terminal may close now
+
+
+@dataclass
+class _Late:
+    """A :data:`LATE_COMMAND` waiting for its ``ready_file``: answered (by its ``seq``) once it is made."""
+
+    seq: int
+    key: str
+    what: str
+    ready_file: str
+    deadline: float  # time.monotonic() after which the files that exist are logged anyway
+    paths: tuple[str, ...]
+    rest: tuple[Any, ...]  # log_artifacts' other arguments: artifact_path, metrics, timestamp
+
+    def due(self) -> bool:
+        return os.path.exists(self.ready_file) or time.monotonic() >= self.deadline
+
+    def make(self, runs: dict[str, _Run]) -> tuple[str, Any]:
+        """Log the files that exist now (a path missing once ``ready_file`` exists was not produced)."""
+        if not os.path.exists(self.ready_file):
+            print(f"trainhooks mlflow: {self.ready_file} missing at the deadline; logging what exists", file=sys.stderr)
+        paths = tuple(path for path in self.paths if os.path.isfile(path))
+        return _handle(runs, self.key, self.what, "log_artifacts", (paths, *self.rest), {})
+
+
+def _make_due(late: list[_Late], runs: dict[str, _Run], forgotten: set[str], replies: _Replies) -> list[_Late]:
+    """Make the late writes whose files are ready (or whose time is up); the ones still waiting.
+
+    A run the driver let go of (``forget``) while its late writes waited is forgotten after the last.
+    """
+    waiting, made = [], []
+    for write in late:
+        if write.due():
+            made.append((write.seq, write.make(runs)))
+        else:
+            waiting.append(write)
+    for key in forgotten - {write.key for write in waiting}:
+        forgotten.discard(key)
+        runs.pop(key).release()  # before the answers: whoever waited for them may sync the spool next
+    for seq, reply in made:
+        replies.send(seq, reply)
+    return waiting
+
+
 def serve(commands: BinaryIO, replies: BinaryIO) -> None:
     """Run commands until the driver closes its end; reply to each one in order.
 
     Commands are read by a thread, so that while none comes the kept writes of a run whose store
-    failed are retried when their backoff is over.
+    failed are retried when their backoff is over, and late writes (:data:`LATE_COMMAND`) are made
+    once their files are ready. Those alone are answered out of order, when made. If some still
+    wait when the driver closes its end, this process tells the driver not to wait for it
+    (:meth:`_Replies.detach`) and makes them before it exits: the driver's process can end first.
     """
     runs: dict[str, _Run] = {}
+    late: list[_Late] = []
+    forgotten: set[str] = set()  # runs the driver let go of while a late write of theirs waits
+    out = _Replies(replies)
     inbox: queue.Queue[Any] = queue.Queue()
     threading.Thread(target=_read_commands, args=(commands, inbox), daemon=True).start()
     idle_work = [warm_up_model_logging]  # done once, the first time no command is waiting
     while True:
+        late = _make_due(late, runs, forgotten, out)
         if idle_work and inbox.empty() and runs:
             idle_work.pop()()
             continue
         waiting = [run.retry_at for run in runs.values() if run.spooling]
+        waiting += [time.monotonic() + READY_POLL_S] if late else []
         timeout = max(0.0, min(waiting) - time.monotonic()) if waiting else None
         try:
             item = inbox.get(timeout=timeout)
@@ -504,11 +594,22 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
         if item is None:
             break
         seq, key, what, command, args, kwargs = item
+        if command == LATE_COMMAND:
+            ready_file, wait_s, paths, *rest = args
+            late.append(_Late(seq, key, what, ready_file, time.monotonic() + wait_s, tuple(paths), tuple(rest)))
+            continue
+        if command == "forget" and any(write.key == key for write in late):
+            forgotten.add(key)
+            out.send(seq, ("ok", None))
+            continue
         started = time.monotonic()
-        reply = _handle(runs, key, what, command, args, kwargs)
-        pickle.dump((seq, reply), replies, protocol=pickle.HIGHEST_PROTOCOL)
-        replies.flush()
+        out.send(seq, _handle(runs, key, what, command, args, kwargs))
         print(f"trainhooks mlflow: {command} took {time.monotonic() - started:.3f} s ({what})", file=sys.stderr)
+    if late:
+        out.detach()
+        while late:
+            time.sleep(READY_POLL_S)
+            late = _make_due(late, runs, forgotten, out)
     for run in runs.values():
         run.release()
 
@@ -556,6 +657,8 @@ def main() -> None:
 
 
 __all__ = [
+    "LATE_COMMAND",
+    "READY_POLL_S",
     "SPOOLED",
     "Failure",
     "RunWrites",

@@ -8,15 +8,12 @@ reading the run's saved files itself, so a request is one short JSON line (``{"i
 "folder", "dpi"}``) and so is its answer (``{"id", "outcome", "error", "seconds"}``). Requests are
 served in order.
 
-When it starts depends on whether anyone waits for the figures at the run's end
-(:meth:`Redraws.trial_started`). A tracker that copies them (the ``mlflow`` plugin) says so by
-creating ``figures.json.awaited`` (the ``ready_file`` convention of ``artifacts-written``): the
-process then starts as the first trial does, so its second of imports is over long before that
-wait. Otherwise nobody waits, and it starts only once the search no longer needs the spare core:
-when the last planned trial starts (a Bayesian search's lookahead has no next point left to
-compute), else with the first drawing. Started with the first trials, its imports ran beside the
-search's two busy processes (the trial in the driver, the lookahead's next point in its helper) and
-made the quickstart's trials slower however low its priority (nice 10 or 19: +4.6%, +5.2%).
+It starts once the search no longer needs the spare core (:meth:`Redraws.trial_started`): when
+the last planned trial starts (a Bayesian search's lookahead has no next point left to compute),
+else with the first drawing. Started with the first trials, its imports ran beside the search's
+busy processes (the trial in the driver, the lookahead's next point in its helper, the ``mlflow``
+plugin's writer) and made the quickstart's trials slower however low its priority (nice 10 or 19:
++4.6%, +5.2%; +14% with MLflow on).
 
 The run never waits for it. At the run's end the plugin queues a ``finish`` request: the child
 writes ``figures.json`` (:data:`~._store.FIGURES_FILE`, which figures were drawn and why others
@@ -161,9 +158,8 @@ def _let_go(proc: subprocess.Popen[str]) -> None:
 class Redraws:
     """One run's figures: the search figures once the search is over, the model figure, the finish.
 
-    The drawing process is started with the first trial if a tracker awaits the figures, else when
-    the last planned trial starts (:meth:`trial_started`), or by the first drawing queued; it is
-    named in the folder's :data:`~._store.DRAWING_FILE`.
+    The drawing process is started when the last planned trial starts (:meth:`trial_started`), or
+    by the first drawing queued; it is named in the folder's :data:`~._store.DRAWING_FILE`.
 
     The search figures are drawn from every trial: as soon as the last planned trial ends
     (``expected_trials``, i.e. ``search.n_trials``), so the drawing overlaps the refit; otherwise
@@ -187,12 +183,12 @@ class Redraws:
         self._pid: int | None = None  # the drawing process named in the folder's drawing file
 
     def trial_started(self) -> None:
-        """A trial started: start the drawing if a tracker awaits the figures or this is the last planned trial."""
+        """A trial started: start the drawing process if it is the last planned one (its imports overlap it)."""
         with self._lock:
             self._started += 1
             last = self.expected_trials is not None and self._started == self.expected_trials
-        if last or (self._pid is None and (self.folder / store.AWAITED_FILE).exists()):
-            self._start()  # its imports overlap the trials left
+        if last:
+            self._start()
 
     def trial_ended(self) -> None:
         """A trial ended (its line is already saved); draw the search figures if it was the last planned one."""

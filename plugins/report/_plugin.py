@@ -6,10 +6,9 @@ per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
 ``trainhooks report RUN_ID`` turns that folder into one HTML page.
 
-Figures are drawn by a low-priority child process (:mod:`._drawing`), started with the first trial
-when a tracker awaits them (creates ``figures.json.awaited``), else when the last planned trial
-starts (the search no longer needs the spare core then): the search figures as soon as that trial
-ends (during the refit), the model figure at ``model-fitted``. The run never waits for them:
+Figures are drawn by a low-priority child process (:mod:`._drawing`), started when the last planned
+trial starts (the search no longer needs the spare core then): the search figures as soon as that
+trial ends (during the refit), the model figure at ``model-fitted``. The run never waits for them:
 at its end the plugin queues the last drawing and ``figures.json`` (written last: the figures are
 complete once it exists), and the child finishes behind the user. ``trainhooks report`` and
 :meth:`ReportPlugin.wait` wait for that file.
@@ -18,8 +17,8 @@ The figures reach trackers through the contract, not through another plugin: at 
 the plugin emits ``artifacts-written`` naming the figure files, ``artifact_path = "report"`` and
 ``ready_file = figures.json``; at ``model-fitted`` another one with ``evaluation.json`` and the
 held-out metrics (``test_accuracy``, ``test_f1/<class>``, ... or ``test_mae``, ...). The built-in
-``mlflow`` plugin logs both on the parent run; it waits for ``figures.json`` at the run's end, so
-a run with MLflow waits for the drawing and one without does not.
+``mlflow`` plugin logs both on the parent run, the figures once ``figures.json`` exists: its writer
+process does that after the run (and the driver's process) ended, so no run waits for the drawing.
 """
 
 from __future__ import annotations
@@ -104,8 +103,7 @@ class ReportPlugin:
     def trainhooks_on_run_start(self, event: RunStarted) -> None:
         folder = store.report_dir(self._runs_dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in (store.FIGURES_FILE, store.AWAITED_FILE):  # a resumed run's: not ready, not yet awaited
-            (folder / stale).unlink(missing_ok=True)
+        (folder / store.FIGURES_FILE).unlink(missing_ok=True)  # a resumed run's: its figures are redrawn
         # readers wait while this process lives: it starts the drawing process once a trial starts
         store.write_json(folder / store.DRAWING_FILE, {"pid": os.getpid()})
         self.folder = folder

@@ -23,7 +23,6 @@ EVALUATION_FILE = "evaluation.json"  # held-out metrics
 SUMMARY_FILE = "summary.json"  # the run summary, written at run end
 FIGURES_FILE = "figures.json"  # which figures were drawn and why others were not; written last
 DRAWING_FILE = "drawing.json"  # the drawing process's pid, for readers that wait for the figures
-AWAITED_FILE = f"{FIGURES_FILE}.awaited"  # a tracker will wait for figures.json (ArtifactsWritten.ready_file)
 
 FIGURES: dict[str, str] = {
     "history.png": "Optimisation history",
@@ -110,7 +109,6 @@ class RunFiles:
 
 
 __all__ = [
-    "AWAITED_FILE",
     "DRAWING_FILE",
     "EPOCHS_FILE",
     "EVALUATION_FILE",

@@ -22,7 +22,8 @@ from trainhooks.plugins.report import ReportPlugin
 from trainhooks.testing import EventRecorder, make_session, small_search
 
 
-def tune_with_report(store: Any, *plugins: object) -> tuple[ReportPlugin, Any, EventRecorder]:
+def tune_with_report(store: Any, *plugins: object) -> tuple[ReportPlugin, Any, EventRecorder, Any]:
+    """A small search with the report and mlflow plugins; also returns the mlflow plugin (for ``wait``)."""
     report, recorder = ReportPlugin(), EventRecorder()
     session = make_session(recorder, report, *plugins, builtins=("mlflow",))
     result = small_search(
@@ -32,7 +33,7 @@ def tune_with_report(store: Any, *plugins: object) -> tuple[ReportPlugin, Any, E
         experiment=store.experiment,
         plugin_config={"mlflow": {"tracking_uri": store.uri, "http_retries": 0, "http_timeout_s": 2}},
     )
-    return report, result, recorder
+    return report, result, recorder, session.get_plugin("mlflow")
 
 
 def parent_of(store: Any, run_id: str) -> Any:
@@ -45,12 +46,12 @@ def report_artifacts(store: Any, parent_id: str) -> list[str]:
 
 
 def test_report_figures_and_held_out_metrics_are_on_the_parent_run(mlflow_store: Any, tmp_path: Path) -> None:
-    report, result, recorder = tune_with_report(mlflow_store)
+    report, result, recorder, mlflow_plugin = tune_with_report(mlflow_store)
     folder = report.folder
     assert folder is not None
-    # with MLflow on, the run itself waited for the drawing: the figures are complete when tune returns
+    # the run did not wait for the drawing: the writer process logs the figures once they are complete
+    assert mlflow_plugin.wait(120)
     assert (folder / "figures.json").is_file()
-    assert (folder / "figures.json.awaited").is_file()  # it said so, and the drawing started early
     on_disk = sorted(p.name for p in folder.glob("*.png"))
     assert len(on_disk) == 5
 
@@ -89,6 +90,8 @@ class StoreGoneAtTheEnd:
 
     def repair(self) -> None:
         with sqlite3.connect(self.db) as con:
+            # the writer's retries meanwhile opened the store, and MLflow created an empty table in its place
+            con.execute("DROP TABLE IF EXISTS runs")
             con.execute("ALTER TABLE runs_gone RENAME TO runs")
 
 
@@ -102,9 +105,10 @@ def test_a_failed_figure_upload_is_spooled_and_runs_sync_sends_it(
     shutil.copyfile(mlflow_db_template, db)
     store = Store(f"sqlite:///{db}", "report-outage")
     outage = StoreGoneAtTheEnd(db)
-    report, result, _ = tune_with_report(store, outage)
+    report, result, _, mlflow_plugin = tune_with_report(store, outage)
     notes = [n for n in result.summary.get("notes", []) if "pending in" in n]
     assert len(notes) == 1 and f"trainhooks runs sync {result.run_id}" in notes[0], result.summary.get("notes")
+    assert mlflow_plugin.wait(120)  # the figures' late write joined the others in the spool
 
     outage.repair()
     synced = run_cli("runs", "sync")

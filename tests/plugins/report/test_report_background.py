@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from report_support import ALL_FIGURES, png_sizes
 
-from trainhooks.hooks import ArtifactsWritten, ModelFitted, TrialEnded, TrialStarted, hookimpl
+from trainhooks.hooks import ModelFitted, TrialEnded, TrialStarted, hookimpl
 from trainhooks.plugins.report import ReportPlugin
 from trainhooks.testing import EventRecorder, make_session, small_search
 
@@ -50,27 +50,6 @@ class DrawingFileAtTrialEnds:
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
         assert self.report.folder is not None
         self.named.append(json.loads((self.report.folder / "drawing.json").read_text())["pid"])
-
-
-class AwaitsFigures:
-    """A tracker that will wait for the figures at the run's end, and says so (``<ready_file>.awaited``)."""
-
-    plugin_name = "awaits_figures"
-
-    @hookimpl
-    def trainhooks_on_artifacts_written(self, event: ArtifactsWritten) -> None:
-        if event.ready_file is not None:
-            Path(f"{event.ready_file}.awaited").touch()
-
-
-def test_the_drawing_process_starts_with_the_first_trial_when_a_tracker_awaits_the_figures(tmp_path: Path) -> None:
-    """Its imports are then over long before the run's end waits for the figures."""
-    report = ReportPlugin()
-    probe = DrawingFileAtTrialEnds(report)
-    session = make_session(EventRecorder(), report, probe, AwaitsFigures())
-    small_search(session, n_trials=4, plugin_config={"report": {"dir": str(tmp_path)}})
-    assert report.wait()
-    assert probe.named[0] != os.getpid() and probe.named == probe.named[:1] * 4
 
 
 def test_the_drawing_process_starts_with_the_last_planned_trial(tmp_path: Path) -> None:
