@@ -209,7 +209,7 @@ class ReportPlugin:
             self._emit([evaluation], metrics=metric_values(metrics))
             self._redraws.model_fitted()
 
-    # tryfirst: the last drawing is queued before another plugin (mlflow) waits for the figures
+    # tryfirst: the last drawing is queued before other plugins end the run (mlflow hands the figures to its writer)
     @hookimpl(tryfirst=True)
     def trainhooks_on_run_end(self, event: RunEnded) -> None:
         if self.folder is None:
