@@ -522,10 +522,15 @@ class _Replies:
 
 @dataclass
 class _Late:
-    """A :data:`LATE_COMMAND` waiting for its ``ready_file``: answered (by its ``seq``) once it is made."""
+    """A :data:`LATE_COMMAND` waiting for its ``ready_file``: answered (by its ``seq``) once it is made.
+
+    It holds its run's state, which outlives a ``forget`` of the run (and a new run with the same
+    key, a resume) until the write is made.
+    """
 
     seq: int
     key: str
+    run: _Run
     what: str
     ready_file: str
     deadline: float  # time.monotonic() after which the files that exist are logged anyway
@@ -535,30 +540,31 @@ class _Late:
     def due(self) -> bool:
         return os.path.exists(self.ready_file) or time.monotonic() >= self.deadline
 
-    def make(self, runs: dict[str, _Run]) -> tuple[str, Any]:
+    def make(self) -> tuple[str, Any]:
         """Log the files that exist now (a path missing once ``ready_file`` exists was not produced)."""
         if not os.path.exists(self.ready_file):
             print(f"trainhooks mlflow: {self.ready_file} missing at the deadline; logging what exists", file=sys.stderr)
         paths = tuple(path for path in self.paths if os.path.isfile(path))
-        return _handle(runs, self.key, self.what, "log_artifacts", (paths, *self.rest), {})
+        return _handle({self.key: self.run}, self.key, self.what, "log_artifacts", (paths, *self.rest), {})
 
 
-def _make_due(late: list[_Late], runs: dict[str, _Run], forgotten: set[str], replies: _Replies) -> list[_Late]:
+def _make_due(late: list[_Late], runs: dict[str, _Run], replies: _Replies) -> list[_Late]:
     """Make the late writes whose files are ready (or whose time is up); the ones still waiting.
 
-    A run the driver let go of (``forget``) while its late writes waited is forgotten after the last.
+    A run the driver let go of (``forget``) while late writes of it waited is released after the last.
     """
     waiting, made = [], []
     for write in late:
         if write.due():
-            made.append((write.seq, write.make(runs)))
+            made.append((write, write.make()))
         else:
             waiting.append(write)
-    for key in forgotten - {write.key for write in waiting}:
-        forgotten.discard(key)
-        runs.pop(key).release()  # before the answers: whoever waited for them may sync the spool next
-    for seq, reply in made:
-        replies.send(seq, reply)
+    active = [*runs.values(), *(write.run for write in waiting)]
+    for run in {id(write.run): write.run for write, _ in made}.values():
+        if not any(run is other for other in active):
+            run.release()  # before the answers: whoever waited for them may sync the spool next
+    for write, reply in made:
+        replies.send(write.seq, reply)
     return waiting
 
 
@@ -573,13 +579,12 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
     """
     runs: dict[str, _Run] = {}
     late: list[_Late] = []
-    forgotten: set[str] = set()  # runs the driver let go of while a late write of theirs waits
     out = _Replies(replies)
     inbox: queue.Queue[Any] = queue.Queue()
     threading.Thread(target=_read_commands, args=(commands, inbox), daemon=True).start()
     idle_work = [warm_up_model_logging]  # done once, the first time no command is waiting
     while True:
-        late = _make_due(late, runs, forgotten, out)
+        late = _make_due(late, runs, out)
         if idle_work and inbox.empty() and runs:
             idle_work.pop()()
             continue
@@ -596,10 +601,11 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
         seq, key, what, command, args, kwargs = item
         if command == LATE_COMMAND:
             ready_file, wait_s, paths, *rest = args
-            late.append(_Late(seq, key, what, ready_file, time.monotonic() + wait_s, tuple(paths), tuple(rest)))
+            run = runs.setdefault(key, _Run())
+            late.append(_Late(seq, key, run, what, ready_file, time.monotonic() + wait_s, tuple(paths), tuple(rest)))
             continue
-        if command == "forget" and any(write.key == key for write in late):
-            forgotten.add(key)
+        if command == "forget" and any(write.run is runs.get(key) for write in late):
+            runs.pop(key)  # released once its late writes are made
             out.send(seq, ("ok", None))
             continue
         started = time.monotonic()
@@ -609,7 +615,7 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
         out.detach()
         while late:
             time.sleep(READY_POLL_S)
-            late = _make_due(late, runs, forgotten, out)
+            late = _make_due(late, runs, out)
     for run in runs.values():
         run.release()
 

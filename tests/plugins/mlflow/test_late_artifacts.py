@@ -19,8 +19,10 @@ from typing import Any
 
 import psutil
 import pytest
+from helpers import CtrlCAfter
 
 from trainhooks.hooks import ArtifactsWritten, RunContext, RunStarted, hookimpl
+from trainhooks.runner import SearchInterrupted
 from trainhooks.testing import EventRecorder, make_session, small_search
 
 
@@ -29,8 +31,8 @@ class LateFiles:
 
     plugin_name = "late_files"
 
-    def __init__(self, folder: Path) -> None:
-        self.figure, self.never, self.ready = folder / "late.png", folder / "never.png", folder / "late.ready"
+    def __init__(self, folder: Path, name: str = "late") -> None:
+        self.figure, self.never, self.ready = folder / f"{name}.png", folder / "never.png", folder / f"{name}.ready"
         self._run: RunContext | None = None
 
     @hookimpl
@@ -77,9 +79,46 @@ def test_the_run_does_not_wait_for_files_still_being_written_and_they_arrive_lat
     assert logged(mlflow_store, parent.info.run_id) == ["late.png"]  # never.png was not produced
 
 
+class FinishEarlierRunsFiles:
+    """At the first trial's end, writes an earlier run's late files and waits until they are logged."""
+
+    plugin_name = "finish_earlier"
+
+    def __init__(self, late: LateFiles, mlflow_plugin: Any) -> None:
+        self.late, self.mlflow_plugin, self.logged = late, mlflow_plugin, False
+
+    @hookimpl
+    def trainhooks_on_trial_end(self) -> None:
+        if not self.logged:
+            self.late.finish()
+            self.logged = self.mlflow_plugin.wait(30)
+
+
+def test_an_earlier_runs_late_files_logged_while_its_resumed_run_goes_on(mlflow_store: Any, tmp_path: Path) -> None:
+    """The late write keeps the interrupted run's own state: the resumed run (same key) keeps writing."""
+    first = LateFiles(tmp_path, "first")
+    session = make_session(EventRecorder(), first, CtrlCAfter(1), builtins=("mlflow",))
+    config = mlflow_store.plugin_config()
+    with pytest.raises(SearchInterrupted) as caught:
+        small_search(session, n_trials=4, experiment=mlflow_store.experiment, plugin_config=config)
+    run_id = caught.value.result.run_id
+
+    finisher = FinishEarlierRunsFiles(first, session.get_plugin("mlflow"))
+    session = make_session(EventRecorder(), finisher, builtins=("mlflow",))
+    small_search(session, n_trials=4, experiment=mlflow_store.experiment, plugin_config=config, resume=run_id)
+    assert finisher.logged
+
+    (parent,) = mlflow_store.parents()
+    assert parent.info.status == "FINISHED"
+    children = mlflow_store.children(parent.info.run_id)
+    assert sorted(int(c.data.tags["trainhooks.trial_id"]) for c in children) == [0, 1, 2, 3]
+    assert all(c.info.status == "FINISHED" and "score" in c.data.metrics for c in children)
+    assert logged(mlflow_store, parent.info.run_id) == ["first.png"]
+
+
 SCRIPT = """
 import json, sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {here!r}]
 from test_late_artifacts import LateFiles
 from pathlib import Path
 from trainhooks.plugins.mlflow._process import writer_process
@@ -96,7 +135,8 @@ def test_a_process_that_ends_first_leaves_them_to_its_writer_process(mlflow_sqli
     """``trainhooks tune`` exits without waiting; the writer process logs the files, then exits."""
     from mlflow_support import Store
 
-    script = SCRIPT.format(tests=str(Path(__file__).parent), folder=str(tmp_path), uri=mlflow_sqlite_uri)
+    here = Path(__file__).parent
+    script = SCRIPT.format(tests=str(here.parents[1]), here=str(here), folder=str(tmp_path), uri=mlflow_sqlite_uri)
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)], cwd=tmp_path, capture_output=True, text=True, timeout=50
     )
