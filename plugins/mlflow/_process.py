@@ -21,6 +21,11 @@ fail the run's tracking: its later writes are skipped and reported by name. The 
 parent run's artifacts are logged each on its own: the writer tags the parent run with what is
 missing (``_writer``), so one model skops refuses does not cost the run's summary.
 
+Files another plugin is still writing when a run ends (the ``report`` plugin's figures) are a late
+write (:data:`LATE_COMMAND`): the process logs them once they are complete, answering out of
+order, and nothing waits for that. If the driver's process ends first, the writer process is told
+(its stdin closes), says it goes on alone, and exits once they are logged (``serve``).
+
 The process runs :func:`main`: commands come pickled on stdin, replies go out pickled on the
 original stdout. Anything MLflow prints or logs there (its "View run" links, its database migration
 lines, warnings) goes to the process's stderr, which the driver reads: each line, with credentials
@@ -77,8 +82,9 @@ SPOOLED = frozenset(
 LATE_COMMAND = "log_when_ready"
 """``log_artifacts`` for files another process is still writing: made once their ``ready_file`` exists."""
 
-COMMANDS = SPOOLED | {"register", "alias_holder", "set_alias", "end_run", "drain", "spool", "pending", "sync"}
-COMMANDS = COMMANDS | {LATE_COMMAND}  # the one answered out of order (``serve``)
+COMMANDS = SPOOLED | frozenset(
+    {"register", "alias_holder", "set_alias", "end_run", "drain", "spool", "pending", "sync", LATE_COMMAND}
+)
 """What the driver may ask the writer process to do: ``RunTreeWriter`` methods, ``end_run``, ``drain``,
 ``spool`` (where the run keeps writes it cannot make), ``pending`` (a last try; how many are left),
 ``sync`` (send other runs' spools) and :data:`LATE_COMMAND`."""
