@@ -8,12 +8,12 @@ reading the run's saved files itself, so a request is one short JSON line (``{"i
 "folder", "dpi"}``) and so is its answer (``{"id", "outcome", "error", "seconds"}``). Requests are
 served in order.
 
-It starts once the search no longer needs the spare core (:meth:`Redraws.trial_started`): when
-the last planned trial starts (a Bayesian search's lookahead has no next point left to compute),
-else with the first drawing. Started with the first trials, its imports ran beside the search's
-busy processes (the trial in the driver, the lookahead's next point in its helper, the ``mlflow``
-plugin's writer) and made the quickstart's trials slower however low its priority (nice 10 or 19:
-+4.6%, +5.2%; +14% with MLflow on).
+It starts with the first drawing, once the search is over: when the last planned trial ends,
+else at the run's end. Nobody waits for the figures (the ``mlflow`` plugin logs them after the
+run), so nothing is gained by starting it sooner, and its imports (about 0.8 s of CPU) ran beside
+the search's busy processes (the trial in the driver, the lookahead's next point in its helper,
+the ``mlflow`` plugin's writer) and made trials slower however low its priority: +4.6% and +5.2%
+at nice 10 and 19 started with the first trials, 2-6% with MLflow on started with the last trial.
 
 The run never waits for it. At the run's end the plugin queues a ``finish`` request: the child
 writes ``figures.json`` (:data:`~._store.FIGURES_FILE`, which figures were drawn and why others
@@ -158,8 +158,8 @@ def _let_go(proc: subprocess.Popen[str]) -> None:
 class Redraws:
     """One run's figures: the search figures once the search is over, the model figure, the finish.
 
-    The drawing process is started when the last planned trial starts (:meth:`trial_started`), or
-    by the first drawing queued; it is named in the folder's :data:`~._store.DRAWING_FILE`.
+    The drawing process is started by the first drawing queued; it is named in the folder's
+    :data:`~._store.DRAWING_FILE`.
 
     The search figures are drawn from every trial: as soon as the last planned trial ends
     (``expected_trials``, i.e. ``search.n_trials``), so the drawing overlaps the refit; otherwise
@@ -179,16 +179,7 @@ class Redraws:
         self._redo = False  # a drawing came back with an error (the child may have died with it): redo all
         self._sent_to: int | None = None  # the process generation the drawings went to
         self._retried = False
-        self._started = 0  # trials started so far
         self._pid: int | None = None  # the drawing process named in the folder's drawing file
-
-    def trial_started(self) -> None:
-        """A trial started: start the drawing process if it is the last planned one (its imports overlap it)."""
-        with self._lock:
-            self._started += 1
-            last = self.expected_trials is not None and self._started == self.expected_trials
-        if last:
-            self._start()
 
     def trial_ended(self) -> None:
         """A trial ended (its line is already saved); draw the search figures if it was the last planned one."""

@@ -6,8 +6,8 @@ per scored epoch; ``holdout.json`` and ``evaluation.json`` (held-out metrics) at
 the PNG figures (see :mod:`._figures`) and ``figures.json``; ``summary.json`` at ``run-ended``.
 ``trainhooks report RUN_ID`` turns that folder into one HTML page.
 
-Figures are drawn by a low-priority child process (:mod:`._drawing`), started when the last planned
-trial starts (the search no longer needs the spare core then): the search figures as soon as that
+Figures are drawn by a low-priority child process (:mod:`._drawing`), started once the search is
+over (the search needs the spare core until then): the search figures as soon as the last planned
 trial ends (during the refit), the model figure at ``model-fitted``. The run never waits for them:
 at its end the plugin queues the last drawing and ``figures.json`` (written last: the figures are
 complete once it exists), and the child finishes behind the user. ``trainhooks report`` and
@@ -39,7 +39,6 @@ from trainhooks.hooks import (
     RunFailed,
     RunStarted,
     TrialEnded,
-    TrialStarted,
     hookimpl,
     signals,
     thaw,
@@ -120,7 +119,6 @@ class ReportPlugin:
         )
         self._trials = (folder / store.TRIALS_FILE).open("w", encoding="utf-8")
         self._epochs = (folder / store.EPOCHS_FILE).open("w", encoding="utf-8")
-        signals.trial_started.connect(self._on_trial_start)
         signals.epoch_ended.connect(self._on_epoch_end)
         self._redraws = Redraws(self._process, folder, self.settings.dpi, _planned_trials(config, event.kind))
         self._note(
@@ -129,14 +127,10 @@ class ReportPlugin:
         )
         self._emit([folder / name for name in store.FIGURES], ready_file=folder / store.FIGURES_FILE)
 
-    # Trial starts and epochs arrive on their signals, not as hooks: a hook call is a hand-off to the
-    # dispatcher's worker thread, which has slept through the epoch (about 0.1 ms on an idle 2-core
-    # machine, milliseconds on a busy one), and the quickstart has 200 epochs; a receiver is a
-    # plain call. Both receivers only append to a buffer or count, and never raise into the run.
-
-    def _on_trial_start(self, sender: Any, event: TrialStarted, **extra: Any) -> None:
-        if event.run_id == self._run_id and self._redraws is not None:
-            self._guarded("starting the drawing process", self._redraws.trial_started)
+    # Epochs arrive on their signal, not as hooks: a hook call is a hand-off to the dispatcher's
+    # worker thread, which has slept through the epoch (about 0.1 ms on an idle 2-core machine,
+    # milliseconds on a busy one), and the quickstart has 200 epochs; a receiver is a plain call.
+    # It only appends to a buffer, and never raises into the run.
 
     def _on_epoch_end(self, sender: Any, event: EpochEnded, **extra: Any) -> None:
         if event.run_id != self._run_id or self._epochs is None or getattr(event, "unit", "epoch") != "epoch":
@@ -151,9 +145,9 @@ class ReportPlugin:
         self._guarded("saving an epoch", lambda: store.append_line(epochs, line, flush=False))  # flushed at trial end
 
     def _guarded(self, what: str, receive: Any) -> None:
-        """Do a signal receiver's work; a failure is logged and ends both receivers (never raised into the run).
+        """Do the signal receiver's work; a failure is logged and ends it (never raised into the run).
 
-        Without them the figures are still drawn (at the first drawing), without learning curves.
+        Without it the figures are still drawn, without learning curves.
         """
         try:
             receive()
@@ -265,7 +259,6 @@ class ReportPlugin:
             self._run.add_note(text)
 
     def _disconnect(self) -> None:
-        signals.trial_started.disconnect(self._on_trial_start)
         signals.epoch_ended.disconnect(self._on_epoch_end)
 
     def _close_files(self) -> None:

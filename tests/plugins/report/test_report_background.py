@@ -52,15 +52,17 @@ class DrawingFileAtTrialEnds:
         self.named.append(json.loads((self.report.folder / "drawing.json").read_text())["pid"])
 
 
-def test_the_drawing_process_starts_with_the_last_planned_trial(tmp_path: Path) -> None:
-    """The search's first trials have the spare core to themselves; readers wait on the run's process meanwhile."""
+def test_the_drawing_process_starts_once_the_last_planned_trial_ended(tmp_path: Path) -> None:
+    """The trials have the spare core to themselves; readers wait on the run's process meanwhile."""
     report = ReportPlugin()
     probe = DrawingFileAtTrialEnds(report)
     session = make_session(EventRecorder(), report, probe)
     small_search(session, n_trials=4, plugin_config={"report": {"dir": str(tmp_path)}})
     assert report.wait()
-    assert probe.named[:3] == [os.getpid()] * 3
-    assert probe.named[3] != os.getpid()  # the drawing process, started as the last trial started
+    assert probe.named == [os.getpid()] * 4  # still the run's process as each trial ended
+    assert report.folder is not None
+    drawing = json.loads((report.folder / "drawing.json").read_text())["pid"]
+    assert drawing not in (None, os.getpid())  # then the drawing process
 
 
 @pytest.mark.slow

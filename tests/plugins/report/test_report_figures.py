@@ -87,10 +87,10 @@ class KillDrawing:
     def __init__(self, report: ReportPlugin) -> None:
         self.report = report
 
-    @hookimpl
+    @hookimpl(trylast=True)
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
         proc = self.report._process._proc
-        if event.trial_id == 4 and proc is not None:  # started with that trial, before its search drawing
+        if event.trial_id == 4 and proc is not None:  # started by that trial's search drawing, just queued
             proc.kill()
             proc.wait()
 
