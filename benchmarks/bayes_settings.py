@@ -9,10 +9,12 @@ machine do not inflate. Objectives (``--objectives``):
 - ``smooth``: a smooth score over a log-scale real, a real and a categorical (like the quickstart's
   SGD space), peak 1.0 at alpha = 1e-3, l1_ratio = 0.3, penalty = "l1"
 - ``hart6``: skopt's Hartmann 6-D function (negated; six reals, several local optima)
-- ``svc``: the real job of ``benchmarks/bayes_overhead.py`` and ``peers.py``: ``SVC`` on digits,
+- ``svc``: the real job of ``benchmarks/bayes_overhead.py``: ``SVC`` on digits scaled to [0, 1],
   C log-uniform 1e-2..1e3, gamma log-uniform 1e-5..1e-1, 3-fold accuracy (a point's score is
   cached, so the random first points shared by every GP variant are fitted once); Optuna's
   ``TPESampler`` runs beside it as ``optuna-tpe`` when optuna is installed
+- ``svc-raw``: the same on digits as loaded (pixel values 0..16), the job of ``peers.py``: another
+  landscape (the RBF kernel's distances are 256 times larger, so is the best ``gamma`` smaller)
 
 Printed per objective and variant, over ``--rounds`` seeds (the variants interleaved, every
 variant sees the same seeds): median CPU ms per model-based proposal and at the last one (the
@@ -60,6 +62,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default + kernel restarts 1": {"kernel_restarts": 1},
     "default + EI": {"acq_func": "EI"},
     "default + sampling": {"acq_optimizer": "sampling"},
+    "default + 5 initial points": {"n_initial_points": 5},
+    "default + 7 initial points": {"n_initial_points": 7},
+    "default without lookahead": {"lookahead": False},
     "RF": {"base_estimator": "RF"},
     "ET": {"base_estimator": "ET"},
 }
@@ -87,25 +92,25 @@ def _hart6(params: dict[str, Any]) -> float:
 
 
 @functools.cache
-def _svc_data() -> tuple[Any, Any, Any]:
+def _svc_data(scaled: bool) -> tuple[Any, Any, Any]:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import StratifiedKFold
 
     X, y = load_digits(return_X_y=True)
-    return X / 16.0, y, StratifiedKFold(3)
+    return (X / 16.0 if scaled else X), y, StratifiedKFold(3)
 
 
 @functools.cache
-def _svc_cached(C: float, gamma: float) -> float:
+def _svc_cached(C: float, gamma: float, scaled: bool) -> float:
     from sklearn.model_selection import cross_val_score
     from sklearn.svm import SVC
 
-    X, y, cv = _svc_data()
+    X, y, cv = _svc_data(scaled)
     return float(cross_val_score(SVC(C=C, gamma=gamma), X, y, cv=cv, scoring="accuracy").mean())
 
 
-def _svc(params: dict[str, Any]) -> float:
-    return _svc_cached(float(params["C"]), float(params["gamma"]))
+def _svc(params: dict[str, Any], scaled: bool = True) -> float:
+    return _svc_cached(float(params["C"]), float(params["gamma"]), scaled)
 
 
 SVC_SPACE = {"C": {"low": 1e-2, "high": 1e3, "log": True}, "gamma": {"low": 1e-5, "high": 1e-1, "log": True}}
@@ -121,6 +126,7 @@ OBJECTIVES: dict[str, Objective] = {
     ),
     "hart6": Objective({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(6)}, _hart6, 3.32237),
     "svc": Objective(SVC_SPACE, _svc, None),
+    "svc-raw": Objective(SVC_SPACE, functools.partial(_svc, scaled=False), None),
 }
 
 
@@ -286,7 +292,7 @@ def main() -> None:
     for name in (o for o in args.objectives.split(",") if o):
         objective = OBJECTIVES[name]
         runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
-        with_optuna = name == "svc" and _has_optuna()
+        with_optuna = name.startswith("svc") and _has_optuna()
         if with_optuna:
             runs["optuna-tpe"] = []
         for seed in range(args.first_seed, args.first_seed + args.rounds):  # interleaved: every variant once per seed
