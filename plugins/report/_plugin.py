@@ -103,7 +103,7 @@ class ReportPlugin:
         folder = store.report_dir(self._runs_dir, event.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / store.FIGURES_FILE).unlink(missing_ok=True)  # a resumed run's: its figures are redrawn
-        # readers wait while this process lives: it starts the drawing process once a trial starts
+        # readers wait while this process lives: it starts the drawing process once the search is over
         store.write_json(folder / store.DRAWING_FILE, {"pid": os.getpid()})
         self.folder = folder
         config = thaw(event.config)
