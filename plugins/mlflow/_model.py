@@ -72,6 +72,10 @@ def check_skops(model: Any, trusted: Sequence[str]) -> None:
         )
 
 
+REQUIREMENTS_CHECK = "warn_dependency_requirement_mismatches"
+"""MLflow's internal function that compares a model's pip requirements with the installed packages."""
+
+
 @contextmanager
 def _requirements_not_rechecked() -> Iterator[None]:
     """Skip MLflow's check of a saved model's pip requirements against the installed packages.
@@ -92,10 +96,6 @@ def _requirements_not_rechecked() -> Iterator[None]:
         yield
     finally:
         setattr(environment, REQUIREMENTS_CHECK, check)
-
-
-REQUIREMENTS_CHECK = "warn_dependency_requirement_mismatches"
-"""MLflow's internal function that compares a model's pip requirements with the installed packages."""
 
 
 def log_refit_model(

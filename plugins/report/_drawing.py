@@ -338,7 +338,7 @@ def main() -> None:
     lower_priority()
     with heavy_imports():  # a sixth less CPU: no collections walking the growing heap
         for module in ("matplotlib.figure", "sklearn.ensemble", "sklearn.inspection", "sklearn.metrics", "pandas"):
-            importlib.import_module(module)  # warm up while the last trial runs
+            importlib.import_module(module)  # before the first drawing is read
     quick_exit_teardown()
 
     drawer, out = Drawer(), sys.stdout

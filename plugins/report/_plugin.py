@@ -142,22 +142,16 @@ class ReportPlugin:
             "score": metrics.get("score"),
             "score_std": metrics.get("score_std"),
         }
-        self._guarded("saving an epoch", lambda: store.append_line(epochs, line, flush=False))  # flushed at trial end
-
-    def _guarded(self, what: str, receive: Any) -> None:
-        """Do the signal receiver's work; a failure is logged and ends it (never raised into the run).
-
-        Without it the figures are still drawn, without learning curves.
-        """
         try:
-            receive()
-        except Exception as exc:
-            log.warning("report: %s failed (%s: %s); no learning curves for this run", what, type(exc).__name__, exc)
+            store.append_line(epochs, line, flush=False)  # flushed at trial end
+        except Exception as exc:  # never raised into the run: the figures are drawn without learning curves
+            log.warning(
+                "report: saving an epoch failed (%s: %s); no learning curves for this run", type(exc).__name__, exc
+            )
             self._disconnect()
-            epochs, self._epochs = self._epochs, None
-            if epochs is not None:
-                with contextlib.suppress(Exception):
-                    epochs.close()
+            self._epochs = None
+            with contextlib.suppress(Exception):
+                epochs.close()
 
     @hookimpl
     def trainhooks_on_trial_end(self, event: TrialEnded) -> None:
